@@ -1,0 +1,43 @@
+import { invalid, missing } from './errors.js';
+
+/**
+ * Parameters arrive as text from every transport (SOAP element text, form
+ * fields, JSON values); these read them strictly, so "12x" is never id 12.
+ */
+export type RawParameters = Record<string, unknown>;
+
+function text(params: RawParameters, name: string): string | undefined {
+  const value = params[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw invalid(name, 'must be a single value');
+}
+
+export function requiredText(params: RawParameters, name: string): string {
+  const value = text(params, name);
+  if (value === undefined || value.trim() === '') throw missing(name);
+  return value;
+}
+
+/** An optional filter: absent and empty both mean "no filter". */
+export function optionalText(params: RawParameters, name: string): string | undefined {
+  const value = text(params, name);
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+export function requiredId(params: RawParameters, name: string): number {
+  const value = requiredText(params, name).trim();
+  if (!/^\+?\d{1,10}$/.test(value) || Number(value) > 2147483647 || Number(value) < 1) {
+    throw invalid(name, 'must be a positive integer');
+  }
+  return Number(value);
+}
+
+export function optionalBoolean(params: RawParameters, name: string): boolean {
+  const value = text(params, name)?.trim().toLowerCase();
+  if (value === undefined || value === '') return false;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw invalid(name, 'must be 1, 0, true or false');
+}

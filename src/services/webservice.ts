@@ -1,0 +1,68 @@
+import type { WebHook } from '../domain/webhook.js';
+import { optionalBoolean, optionalText, requiredId, requiredText, type RawParameters } from '../domain/parameters.js';
+import type { Authenticator } from './authenticator.js';
+import { validateEvent, type Activation, type WebhookService } from './webhookService.js';
+
+export const functionNames = ['CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'DeleteWebHookById'] as const;
+export type FunctionName = (typeof functionNames)[number];
+
+export function isFunctionName(name: string): name is FunctionName {
+  return (functionNames as readonly string[]).includes(name);
+}
+
+export interface Caller {
+  address?: string;
+}
+
+/** What each function returns on success; the transports render it. */
+export type Outcome =
+  | { function: 'CreateWebHook'; message: ''; result: WebHook }
+  | { function: 'GetWebHooks'; message: ''; result: WebHook[] }
+  | { function: 'ActivateWebHook'; message: string; result: Activation }
+  | { function: 'DeleteWebHookById'; message: ''; result: true };
+
+/**
+ * The four webservice functions as the platform's callers know them: raw
+ * parameters in (username and password among them), an outcome or an ApiError
+ * out. SOAP and JSON both call this, so they cannot disagree.
+ */
+export class Webservice {
+  constructor(
+    private readonly authenticator: Authenticator,
+    private readonly webhooks: WebhookService,
+  ) {}
+
+  async call(name: FunctionName, params: RawParameters, caller: Caller): Promise<Outcome> {
+    const username = requiredText(params, 'username');
+    const password = requiredText(params, 'password');
+    // Parameters are checked before the password, so that a malformed call
+    // answers the same whether or not the credentials are right.
+    switch (name) {
+      case 'CreateWebHook': {
+        const input = { app: requiredText(params, 'app'), event: requiredText(params, 'event'), url: requiredText(params, 'url') };
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: await this.webhooks.create(account.id, input) };
+      }
+      case 'GetWebHooks': {
+        const app = optionalText(params, 'app');
+        const eventText = optionalText(params, 'event');
+        const event = eventText === undefined ? undefined : validateEvent(eventText);
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: await this.webhooks.list(account.id, { app, event }) };
+      }
+      case 'ActivateWebHook': {
+        const id = requiredId(params, 'id');
+        const replay = optionalBoolean(params, 'replayEvents');
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        const activation = await this.webhooks.activate(account.id, id, replay);
+        return { function: name, message: activation.alreadyActive ? 'webhook is already active' : '', result: activation };
+      }
+      case 'DeleteWebHookById': {
+        const id = requiredId(params, 'id');
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        await this.webhooks.delete(account.id, id);
+        return { function: name, message: '', result: true };
+      }
+    }
+  }
+}

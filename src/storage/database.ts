@@ -1,0 +1,62 @@
+import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+
+export type { Pool, PoolConnection, ResultSetHeader, RowDataPacket };
+
+/** A pool or a connection inside a transaction: stores accept either. */
+export type Queryable = Pool | PoolConnection;
+
+export interface DatabaseTarget {
+  connection: mysql.ConnectionOptions;
+  database: string;
+}
+
+/** Splits DATABASE_URL into server options and the database name. */
+export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
+  const url = new URL(databaseUrl);
+  return {
+    database: decodeURIComponent(url.pathname.slice(1)),
+    connection: {
+      host: url.hostname,
+      port: url.port ? Number(url.port) : 3306,
+      user: decodeURIComponent(url.username || 'root'),
+      password: decodeURIComponent(url.password),
+      // All times are UTC, in the database as in the code.
+      timezone: 'Z',
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      charset: 'utf8mb4_unicode_ci',
+    },
+  };
+}
+
+export function createPool(databaseUrl: string, connectionLimit = 10): Pool {
+  const target = parseDatabaseUrl(databaseUrl);
+  const pool = mysql.createPool({
+    ...target.connection,
+    database: target.database,
+    connectionLimit,
+    enableKeepAlive: true,
+  });
+  // READ COMMITTED: claims and fan-out must see rows committed by other
+  // processes a moment ago, and gap locks would only slow concurrent intake.
+  pool.on('connection', (connection) => {
+    connection.query("set session time_zone = '+00:00'");
+    connection.query('set session transaction isolation level read committed');
+  });
+  return pool;
+}
+
+export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
+  const connection = await pool.getConnection();
+  try {
+    await connection.beginTransaction();
+    const result = await work(connection);
+    await connection.commit();
+    return result;
+  } catch (error) {
+    await connection.rollback().catch(() => undefined);
+    throw error;
+  } finally {
+    connection.release();
+  }
+}

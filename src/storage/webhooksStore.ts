@@ -1,0 +1,86 @@
+import type { EventName, WebHook } from '../domain/webhook.js';
+import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
+
+const webhookColumns = `w.id, w.account_id, w.app, w.event, w.url, w.secret, w.active, w.created_at,
+  w.deactivated_at, w.failure_count, w.last_error,
+  (select count(*) from deliveries d where d.webhook_id = w.id and d.status = 'buffered') as buffered_events`;
+
+function toWebHook(row: RowDataPacket): WebHook {
+  return {
+    id: Number(row.id),
+    accountId: Number(row.account_id),
+    app: row.app,
+    event: row.event,
+    url: row.url,
+    secret: row.secret,
+    active: row.active === 1,
+    createdAt: row.created_at,
+    deactivatedAt: row.deactivated_at,
+    failureCount: Number(row.failure_count),
+    lastError: row.last_error,
+    bufferedEvents: Number(row.buffered_events),
+  };
+}
+
+export interface NewWebHook {
+  accountId: number;
+  app: string;
+  event: EventName;
+  url: string;
+  secret: string;
+}
+
+export async function insertWebhook(db: Queryable, webhook: NewWebHook, now: Date): Promise<number> {
+  const [result] = await db.query<ResultSetHeader>(
+    'insert into webhooks (account_id, app, event, url, secret, created_at) values (?, ?, ?, ?, ?, ?)',
+    [webhook.accountId, webhook.app, webhook.event, webhook.url, webhook.secret, now],
+  );
+  return result.insertId;
+}
+
+export async function countWebhooks(db: Queryable, accountId: number): Promise<number> {
+  const [rows] = await db.query<RowDataPacket[]>('select count(*) as n from webhooks w where w.account_id = ?', [accountId]);
+  return Number(rows[0]?.n ?? 0);
+}
+
+export interface WebHookFilter {
+  app?: string;
+  event?: string;
+}
+
+export async function listWebhooks(db: Queryable, accountId: number, filter: WebHookFilter): Promise<WebHook[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `select ${webhookColumns} from webhooks w
+     where w.account_id = ? and (? is null or w.app = ?) and (? is null or w.event = ?)
+     order by w.id`,
+    [accountId, filter.app ?? null, filter.app ?? null, filter.event ?? null, filter.event ?? null],
+  );
+  return rows.map(toWebHook);
+}
+
+export async function findWebhook(db: Queryable, accountId: number, id: number, forUpdate = false): Promise<WebHook | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `select ${webhookColumns} from webhooks w where w.id = ? and w.account_id = ?${forUpdate ? ' for update' : ''}`,
+    [id, accountId],
+  );
+  return rows[0] ? toWebHook(rows[0]) : undefined;
+}
+
+export async function deleteWebhook(db: Queryable, accountId: number, id: number): Promise<boolean> {
+  const [result] = await db.query<ResultSetHeader>('delete from webhooks where id = ? and account_id = ?', [id, accountId]);
+  return result.affectedRows === 1;
+}
+
+/**
+ * Active again with a clean failure record; due at once when deliveries wait
+ * (replayed ones, or none), and every lease from before is void.
+ */
+export async function markWebhookActivated(db: Queryable, id: number, now: Date): Promise<void> {
+  await db.query(
+    `update webhooks w set w.active = 1, w.deactivated_at = null, w.failure_count = 0, w.first_failure_at = null,
+       w.locked_by = null, w.locked_until = null,
+       w.due_at = if(exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending'), ?, null)
+     where w.id = ?`,
+    [now, id],
+  );
+}

@@ -1,0 +1,54 @@
+import type { Logger } from '../logger.js';
+import { ApiError, ErrorCode } from '../domain/errors.js';
+import type { WebHook } from '../domain/webhook.js';
+import type { Outcome } from '../services/webservice.js';
+
+/** The webservice's answer as both transports send it: error, message, result. */
+export interface Answer {
+  error: number;
+  message: string;
+  result?: unknown;
+}
+
+/** xsd:dateTime in UTC, second precision: what .NET, PHP and zeep all parse. */
+export function wireDateTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A webhook as the WSDL's WebHook type orders it; absent optional fields are left out. */
+export function wireWebHook(webhook: WebHook): Record<string, unknown> {
+  const wire: Record<string, unknown> = {
+    id: webhook.id,
+    app: webhook.app,
+    event: webhook.event,
+    url: webhook.url,
+    active: webhook.active,
+    createdAt: wireDateTime(webhook.createdAt),
+  };
+  if (webhook.deactivatedAt) wire.deactivatedAt = wireDateTime(webhook.deactivatedAt);
+  wire.failureCount = webhook.failureCount;
+  if (webhook.lastError) wire.lastError = webhook.lastError;
+  wire.bufferedEvents = webhook.bufferedEvents;
+  wire.secret = webhook.secret;
+  return wire;
+}
+
+export function wireResult(outcome: Outcome): unknown {
+  switch (outcome.function) {
+    case 'CreateWebHook':
+      return wireWebHook(outcome.result);
+    case 'GetWebHooks':
+      return outcome.result.map(wireWebHook);
+    case 'ActivateWebHook':
+      return { ...wireWebHook(outcome.result.webhook), replayedEvents: outcome.result.replayedEvents };
+    case 'DeleteWebHookById':
+      return true;
+  }
+}
+
+/** Domain errors keep their code and message; anything else is 99, detail only in the log. */
+export function errorAnswer(error: unknown, log: Logger, context: Record<string, unknown>): Answer {
+  if (error instanceof ApiError) return { error: error.code, message: error.message };
+  log.error({ ...context, err: error }, 'internal error in webservice call');
+  return { error: ErrorCode.internal, message: 'internal error' };
+}

@@ -1,0 +1,51 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../../logger.js';
+import type { Webservice } from '../../services/webservice.js';
+import { soapEndpoint } from '../soap/soapEndpoint.js';
+import { jsonEndpoint } from './jsonEndpoint.js';
+
+export interface HttpAppOptions {
+  wsdl: string;
+  maxRequestBytes: number;
+  trustProxy: string;
+  /** Resolves when the database answers and its schema is current. */
+  checkReady: () => Promise<void>;
+  /** Further routes (intake, pages), mounted after the webservice. */
+  extraRouters?: express.Router[];
+}
+
+export function createHttpApp(webservice: Webservice, log: Logger, options: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Login throttling and logs must see the real client, which only a trusted proxy may tell.
+  app.set('trust proxy', options.trustProxy);
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+  app.get('/readyz', (_req, res) => {
+    options.checkReady().then(
+      () => res.type('text/plain').send('ready\n'),
+      (error: Error) => res.status(503).type('text/plain').send(`not ready: ${error.message}\n`),
+    );
+  });
+
+  app.use(soapEndpoint(webservice, log, { wsdl: options.wsdl, maxRequestBytes: options.maxRequestBytes }));
+  app.use(jsonEndpoint(webservice, log, options.maxRequestBytes));
+  for (const router of options.extraRouters ?? []) app.use(router);
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
+  // Body-parser failures (malformed JSON, too large) still answer in the webservice's shape.
+  app.use((error: { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) log.error({ err: error, path: req.path }, 'unhandled error');
+    const message =
+      error.type === 'entity.too.large' ? 'the request is too large'
+      : error.type === 'entity.parse.failed' ? 'the request body is not valid JSON'
+      : status === 500 ? 'internal error' : 'the request could not be read';
+    res.status(status).json({ error: status === 500 ? 99 : 3, message });
+  });
+  return app;
+}

@@ -1,0 +1,71 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { Logger } from '../../logger.js';
+import type { Webservice } from '../../services/webservice.js';
+import { errorAnswer, wireResult, type Answer } from '../answer.js';
+import { parseSoapRequest, SoapFault } from './soapRequest.js';
+import { renderFault, renderResponse } from './soapResponse.js';
+
+const xmlContentType = 'text/xml; charset=utf-8';
+
+export interface SoapEndpointOptions {
+  wsdl: string;
+  maxRequestBytes: number;
+}
+
+/**
+ * POST /soap and GET /soap?wsdl. Parsing, dispatch and rendering are our own
+ * (see docs/decisions.md: the `soap` package's server answers bad requests with
+ * stack traces and parses ints loosely); the wire format is the package's.
+ */
+export function soapEndpoint(webservice: Webservice, log: Logger, options: SoapEndpointOptions): Router {
+  const router = express.Router();
+
+  router.get('/soap', (req: Request, res: Response) => {
+    if (Object.keys(req.query).some((key) => key.toLowerCase() === 'wsdl')) {
+      res.type('text/xml; charset=utf-8').send(options.wsdl);
+      return;
+    }
+    res.status(405).type('text/plain').send('POST a SOAP 1.1 envelope here; the WSDL is at /soap?wsdl\n');
+  });
+
+  const readBody = express.raw({ type: () => true, limit: options.maxRequestBytes });
+  router.post('/soap', (req: Request, res: Response) => {
+    readBody(req, res, (error?: unknown) => {
+      if (error) {
+        const tooLarge = (error as { type?: string }).type === 'entity.too.large';
+        const message = tooLarge ? `the request is larger than ${options.maxRequestBytes} bytes` : 'the request body could not be read';
+        res.status(tooLarge ? 413 : 400).type(xmlContentType).send(renderFault('Client', message));
+        return;
+      }
+      void handleCall(req, res);
+    });
+  });
+
+  async function handleCall(req: Request, res: Response): Promise<void> {
+    const started = performance.now();
+    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    let call;
+    try {
+      call = parseSoapRequest(body);
+    } catch (error) {
+      if (!(error instanceof SoapFault)) throw error;
+      log.info({ transport: 'soap', fault: error.faultCode, reason: error.message }, 'soap request refused');
+      res.status(error.httpStatus).type(xmlContentType).send(renderFault(error.faultCode, error.message));
+      return;
+    }
+    let answer: Answer;
+    try {
+      const outcome = await webservice.call(call.function, call.params, { address: req.ip });
+      answer = { error: 0, message: outcome.message, result: wireResult(outcome) };
+    } catch (error) {
+      answer = errorAnswer(error, log, { transport: 'soap', function: call.function });
+    }
+    res.status(200).type(xmlContentType).send(renderResponse(call.function, answer));
+    log.info(
+      { transport: 'soap', function: call.function, error: answer.error, ms: Math.round(performance.now() - started) },
+      'webservice call',
+    );
+  }
+
+  return router;
+}

@@ -1,0 +1,48 @@
+import type { Answer } from '../answer.js';
+import type { FunctionName } from '../../services/webservice.js';
+import { serviceNamespace, soap11Namespace } from './soapRequest.js';
+
+// Byte for byte what the `soap` package writes for these answers (the golden
+// tests compare the two), except that every string is escaped: the package
+// passes a value that looks like CDATA through raw, which would let a stored
+// app name inject XML.
+const prologue = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${soap11Namespace}"  xmlns:tns="${serviceNamespace}"><soap:Body>`;
+const epilogue = '</soap:Body></soap:Envelope>';
+
+const escapes: Record<string, string> = {
+  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\t': '&#x9;', '\r': '&#xD;', '\n': '&#xA;',
+};
+
+export function escapeXml(text: string): string {
+  // Characters XML 1.0 cannot carry at all are dropped rather than breaking the answer.
+  return text.replace(/[&<>"'\t\r\n]/g, (c) => escapes[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
+}
+
+function element(name: string, value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (Array.isArray(value)) return value.map((item) => element(name, item)).join('');
+  if (typeof value === 'object') {
+    let inner = '';
+    for (const [key, child] of Object.entries(value)) inner += element(key, child);
+    return `<${name}>${inner}</${name}>`;
+  }
+  return `<${name}>${escapeXml(String(value))}</${name}>`;
+}
+
+/**
+ * The `<Function>Result` object: error, message, result in schema order. A
+ * list is an ArrayOfWebHook: repeated WebHook elements inside result.
+ */
+export function resultObject(fn: FunctionName, answer: Answer): Record<string, unknown> {
+  const result = fn === 'GetWebHooks' && Array.isArray(answer.result) ? { WebHook: answer.result } : answer.result;
+  return { error: answer.error, message: answer.message, result };
+}
+
+export function renderResponse(fn: FunctionName, answer: Answer): string {
+  const body = element(`${fn}Result`, resultObject(fn, answer));
+  return `${prologue}<${fn}Response xmlns="${serviceNamespace}">${body}</${fn}Response>${epilogue}`;
+}
+
+export function renderFault(code: 'Client' | 'VersionMismatch', message: string): string {
+  return `${prologue}<soap:Fault><faultcode>soap:${code}</faultcode><faultstring>${escapeXml(message)}</faultstring></soap:Fault>${epilogue}`;
+}
