@@ -1,0 +1,37 @@
+import { Pool } from 'undici';
+
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  perSecond: number;
+}
+
+/**
+ * Sends the same POST as fast as `concurrency` keep-alive connections allow,
+ * for `seconds`, and counts the answers; `check` guards against measuring errors.
+ */
+export async function postLoad(
+  origin: string,
+  path: string,
+  body: string,
+  concurrency: number,
+  seconds: number,
+  check: (status: number, text: string) => boolean,
+): Promise<LoadResult> {
+  const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
+  const deadline = performance.now() + seconds * 1000;
+  let requests = 0;
+  const started = performance.now();
+  async function lane(): Promise<void> {
+    while (performance.now() < deadline) {
+      const response = await pool.request({ method: 'POST', path, body, headers: { 'content-type': 'text/xml; charset=utf-8' } });
+      const text = await response.body.text();
+      if (!check(response.statusCode, text)) throw new Error(`unexpected answer ${response.statusCode}: ${text.slice(0, 200)}`);
+      requests += 1;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  return { requests, seconds: elapsed, perSecond: requests / elapsed };
+}

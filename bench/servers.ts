@@ -1,0 +1,30 @@
+// Child process for the benchmarks: `service <databaseUrl>` runs the real HTTP
+// side on a free port, `bare` an express route answering a constant string.
+// Prints the port on stdout once listening.
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { Application } from '../src/main.js';
+import { createPool } from '../src/storage/database.js';
+
+const [kind, databaseUrl] = process.argv.slice(2);
+
+if (kind === 'bare' || kind === 'bare-db') {
+  const app = express();
+  const pool = kind === 'bare-db' ? createPool(databaseUrl!, 20) : undefined;
+  app.post('/bare', async (_req, res) => {
+    if (pool) await pool.query('select 1');
+    res.type('text/xml').send('<ok/>');
+  });
+  const server = app.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
+} else {
+  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn' });
+  const app = new Application(config, createLogger('warn'));
+  const server = await app.listen(0, '127.0.0.1');
+  console.log((server.address() as AddressInfo).port);
+}
+
+// Exit cleanly on a signal, so that --cpu-prof can write its profile.
+process.on('SIGINT', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,85 @@
+import { createClientAsync } from 'soap';
+import { wireDateTime } from '../../src/transports/answer.js';
+import { runPhp } from './php.js';
+
+export interface NormalisedAnswer {
+  error: number;
+  message: string;
+  result?: any;
+}
+
+/** One way of calling the webservice, as a customer's program would. */
+export interface WebserviceClient {
+  name: string;
+  call(fn: string, params: Record<string, unknown>): Promise<NormalisedAnswer>;
+}
+
+/** Dates to wire text, and a WebHook list to a plain array, whatever the client made of them. */
+function normalise(fn: string, answer: any): NormalisedAnswer {
+  const clean = (value: any): any => {
+    if (value instanceof Date) return wireDateTime(value);
+    if (Array.isArray(value)) return value.map(clean);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clean(v)]));
+    return value;
+  };
+  const normalised: NormalisedAnswer = { error: Number(answer.error), message: answer.message ?? '' };
+  let result = answer.result;
+  if (fn === 'GetWebHooks' && result !== undefined && result !== null && !Array.isArray(result)) {
+    const list = result.WebHook ?? [];
+    result = Array.isArray(list) ? list : [list];
+  }
+  if (result !== undefined && result !== null) normalised.result = clean(result);
+  return normalised;
+}
+
+export async function npmSoapClient(baseUrl: string): Promise<WebserviceClient> {
+  const client = await createClientAsync(`${baseUrl}/soap?wsdl`);
+  return {
+    name: 'npm soap client',
+    async call(fn, params) {
+      const [response] = await (client as any)[`${fn}Async`](params);
+      return normalise(fn, response[`${fn}Result`]);
+    },
+  };
+}
+
+const phpCall = `
+$in = json_decode(getenv('INPUT'), true);
+$options = ['trace' => 1, 'exceptions' => true, 'cache_wsdl' => WSDL_CACHE_NONE];
+if ($in['singleElementArrays']) $options['features'] = SOAP_SINGLE_ELEMENT_ARRAYS;
+$client = new SoapClient($in['wsdl'], $options);
+$fn = $in['fn'];
+$response = $client->$fn($in['params']);
+$result = $response->{$fn . 'Result'};
+if ($fn === 'GetWebHooks' && isset($result->result)) {
+  // Without SOAP_SINGLE_ELEMENT_ARRAYS a list of one arrives as one object: what README shows.
+  $list = isset($result->result->WebHook) ? $result->result->WebHook : [];
+  if (!is_array($list)) $list = [$list];
+  $result->result = ['WebHook' => $list];
+}
+echo json_encode($result);
+`;
+
+export function phpSoapClient(baseUrl: string, singleElementArrays = true): WebserviceClient {
+  return {
+    name: `PHP SoapClient${singleElementArrays ? ' (SOAP_SINGLE_ELEMENT_ARRAYS)' : ''}`,
+    async call(fn, params) {
+      const response = await runPhp<any>(phpCall, { wsdl: `${baseUrl}/soap?wsdl`, fn, params, singleElementArrays });
+      return normalise(fn, response);
+    },
+  };
+}
+
+export function jsonClient(baseUrl: string): WebserviceClient {
+  return {
+    name: 'JSON',
+    async call(fn, params) {
+      const response = await fetch(`${baseUrl}/json/${fn.toLowerCase()}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(params),
+      });
+      return normalise(fn, (await response.json()) as any);
+    },
+  };
+}
