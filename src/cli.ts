@@ -7,14 +7,20 @@ import { Application } from './main.js';
 import { createAccount } from './services/accounts.js';
 import { ApiError } from './domain/errors.js';
 import { migrate } from './storage/migrator.js';
+import { recentAttempts } from './storage/deliveriesStore.js';
 
 const usage = `usage: webhooks <command> [options]
 
   migrate                          create the database if missing and apply sql/
   serve                            run the HTTP side (SOAP, JSON, pages, intake)
-  start                            migrate, then serve in one process (npm start)
+  worker [--once]                  run the delivery loop and scheduled jobs; --once: one pass, then exit
+  start                            migrate, then serve and worker in one process (npm start)
   account create --username U --password P --email E [--language de|en]
                                    create an API account; prints its id
+  emit --account U --event E --payload '<json>' [--occurred-at ISO]
+                                   report one event, as the platform would; prints its id
+  deliveries --webhook ID [--limit N]
+                                   the recent delivery attempts of one webhook
 
 Configuration comes from environment variables; see README.md.`;
 
@@ -26,12 +32,32 @@ function option(values: Record<string, unknown>, name: string): string {
   return value;
 }
 
-async function serve(config: Config, log: Logger): Promise<void> {
+async function run(config: Config, log: Logger, parts: { serve: boolean; worker: boolean }): Promise<void> {
   const app = new Application(config, log);
-  const server = await app.listen();
-  const address = server.address();
-  log.info({ address, publicUrl: config.publicUrl }, 'serving');
-  await untilStopped([() => closeServer(server), () => app.close()], log);
+  const steps: Array<() => Promise<void>> = [];
+  if (parts.serve) {
+    const server = await app.listen();
+    log.info({ address: server.address(), publicUrl: config.publicUrl }, 'serving');
+    steps.push(() => closeServer(server));
+  }
+  if (parts.worker) {
+    const worker = app.createWorker();
+    worker.start();
+    log.info({ worker: worker.id }, 'delivery worker started');
+    steps.push(() => worker.stop());
+  }
+  steps.push(() => app.close());
+  await untilStopped(steps, log);
+}
+
+async function workerOnce(config: Config, log: Logger): Promise<void> {
+  const app = new Application(config, log);
+  try {
+    const attempted = await app.createWorker().runOnce();
+    log.info({ attempted }, 'worker pass done');
+  } finally {
+    await app.close();
+  }
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -69,10 +95,49 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'serve':
-      return serve(config, log);
+      return run(config, log, { serve: true, worker: false });
+    case 'worker': {
+      const { values } = parseArgs({ args: rest, options: { once: { type: 'boolean' } } });
+      return values.once ? workerOnce(config, log) : run(config, log, { serve: false, worker: true });
+    }
     case 'start':
       await migrate(config.databaseUrl);
-      return serve(config, log);
+      return run(config, log, { serve: true, worker: true });
+    case 'emit': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { account: { type: 'string' }, event: { type: 'string' }, payload: { type: 'string' }, 'occurred-at': { type: 'string' } },
+      });
+      const app = new Application(config, log);
+      try {
+        const [accepted] = await app.intake.accept([
+          { account: option(values, 'account'), event: option(values, 'event'), payload: option(values, 'payload'), occurredAt: values['occurred-at'] },
+        ]);
+        console.log(`event ${accepted!.id} stored, ${accepted!.deliveries} deliveries`);
+      } finally {
+        await app.close();
+      }
+      return;
+    }
+    case 'deliveries': {
+      const { values } = parseArgs({ args: rest, options: { webhook: { type: 'string' }, limit: { type: 'string' } } });
+      const webhookId = Number(option(values, 'webhook'));
+      const limit = Number(values.limit ?? 20);
+      if (!Number.isInteger(webhookId) || webhookId < 1) throw new UsageError('--webhook must be a webhook id');
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
+      const app = new Application(config, log);
+      try {
+        const attempts = await recentAttempts(app.pool, webhookId, limit);
+        if (attempts.length === 0) console.log(`no attempts recorded for webhook ${webhookId}`);
+        for (const a of attempts) {
+          const result = a.succeeded ? 'ok' : `failed (${a.failureClass}): ${a.error}`;
+          console.log(`${a.attemptedAt.toISOString()}  delivery ${a.deliveryId}  ${a.statusCode ?? '---'}  ${a.durationMs} ms  ${result}`);
+        }
+      } finally {
+        await app.close();
+      }
+      return;
+    }
     case 'account': {
       const { positionals, values } = parseArgs({
         args: rest,

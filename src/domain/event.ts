@@ -1,0 +1,54 @@
+import { ApiError, ErrorCode, invalid, missing } from './errors.js';
+import { isEventName, type EventName } from './webhook.js';
+
+/** An event as the platform reports it, checked and ready to store. */
+export interface ReportedEvent {
+  account: string;
+  event: EventName;
+  /** The payload's JSON text, passed to receivers unchanged. */
+  payload: string;
+  occurredAt: Date;
+}
+
+/**
+ * Checks one event from any intake path. `payload` may be an object or its JSON
+ * text (the outbox and the command line carry text); either way it must be a
+ * JSON object no larger than maxPayloadBytes.
+ */
+export function readReportedEvent(input: unknown, now: Date, maxPayloadBytes: number): ReportedEvent {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ApiError(ErrorCode.invalidParameter, 'an event must be an object with account, event and payload');
+  }
+  const raw = input as Record<string, unknown>;
+  if (typeof raw.account !== 'string' || raw.account === '') throw missing('account');
+  if (typeof raw.event !== 'string' || raw.event === '') throw missing('event');
+  if (!isEventName(raw.event)) throw invalid('event', 'must be optin_finalized, optout_finalized or profilemanager_finalized');
+  if (raw.payload === undefined || raw.payload === null) throw missing('payload');
+
+  let payload: string;
+  if (typeof raw.payload === 'string') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.payload);
+    } catch {
+      throw invalid('payload', 'is not valid JSON');
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('payload', 'must be a JSON object');
+    payload = raw.payload;
+  } else if (typeof raw.payload === 'object' && !Array.isArray(raw.payload)) {
+    payload = JSON.stringify(raw.payload);
+  } else {
+    throw invalid('payload', 'must be a JSON object');
+  }
+  if (Buffer.byteLength(payload) > maxPayloadBytes) throw invalid('payload', `is larger than ${maxPayloadBytes} bytes`);
+
+  let occurredAt = now;
+  if (raw.occurredAt !== undefined && raw.occurredAt !== null && raw.occurredAt !== '') {
+    const text = raw.occurredAt instanceof Date ? raw.occurredAt.toISOString() : String(raw.occurredAt);
+    if (!/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$/.test(text) || Number.isNaN(Date.parse(text))) {
+      throw invalid('occurredAt', 'must be an ISO 8601 date and time such as 2026-11-11T09:27:29Z');
+    }
+    occurredAt = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
+  }
+  return { account: raw.account, event: raw.event, payload, occurredAt };
+}

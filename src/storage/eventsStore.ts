@@ -1,0 +1,69 @@
+import type { EventName } from '../domain/webhook.js';
+import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
+
+export interface StoredEvent {
+  accountId: number;
+  event: EventName;
+  payload: string;
+  occurredAt: Date;
+}
+
+export async function accountIdsByUsername(db: Queryable, usernames: string[]): Promise<Map<string, number>> {
+  if (usernames.length === 0) return new Map();
+  const [rows] = await db.query<RowDataPacket[]>('select a.id, a.username from accounts a where a.username in (?)', [usernames]);
+  return new Map(rows.map((row) => [row.username as string, Number(row.id)]));
+}
+
+export async function insertEvent(db: Queryable, event: StoredEvent, now: Date): Promise<number> {
+  const [result] = await db.query<ResultSetHeader>(
+    'insert into events (account_id, event, payload, occurred_at, received_at) values (?, ?, ?, ?, ?)',
+    [event.accountId, event.event, event.payload, event.occurredAt, now],
+  );
+  return result.insertId;
+}
+
+/**
+ * One delivery per matching webhook: pending for an active one, buffered for
+ * one deactivated at most bufferDays before the event happened. Returns how
+ * many deliveries were made.
+ */
+export async function fanOutEvent(db: Queryable, eventId: number, event: StoredEvent, bufferSince: Date, now: Date): Promise<number> {
+  const [result] = await db.query<ResultSetHeader>(
+    `insert into deliveries (webhook_id, event_id, status, occurred_at, created_at)
+     select w.id, ?, if(w.active = 1, 'pending', 'buffered'), ?, ?
+     from webhooks w
+     where w.account_id = ? and w.event = ? and (w.active = 1 or w.deactivated_at >= ?)`,
+    [eventId, event.occurredAt, now, event.accountId, event.event, bufferSince],
+  );
+  return result.affectedRows;
+}
+
+/** Events for webhooks deactivated longer than the buffer window are counted, not kept. */
+export async function countDroppedEvent(db: Queryable, event: StoredEvent, bufferSince: Date): Promise<void> {
+  await db.query(
+    `update webhooks w set w.dropped_events = w.dropped_events + 1
+     where w.account_id = ? and w.event = ? and w.active = 0 and w.deactivated_at < ?`,
+    [event.accountId, event.event, bufferSince],
+  );
+}
+
+/** Active webhooks with a new delivery become due now, unless they wait out a backoff already. */
+export async function markWebhooksDue(db: Queryable, event: StoredEvent, now: Date): Promise<void> {
+  await db.query(
+    'update webhooks w set w.due_at = coalesce(w.due_at, ?) where w.account_id = ? and w.event = ? and w.active = 1',
+    [now, event.accountId, event.event],
+  );
+}
+
+/** Payloads no delivery needs any more: every delivery of the event is finished (or there was none). */
+export async function purgeFinishedEvents(db: Queryable, receivedBefore: Date, limit: number): Promise<number> {
+  const [result] = await db.query<ResultSetHeader>(
+    `delete from events where id in (select id from (
+       select e.id from events e
+       where e.received_at < ?
+         and not exists (select 1 from deliveries d where d.event_id = e.id and d.status in ('pending', 'buffered'))
+       order by e.id limit ?) as finished)`,
+    [receivedBefore, limit],
+  );
+  return result.affectedRows;
+}

@@ -1,0 +1,27 @@
+import type { Queryable, RowDataPacket } from './database.js';
+
+export interface OutboxRow {
+  id: number;
+  account: string;
+  event: string;
+  payload: string;
+  occurredAt: Date | null;
+}
+
+/** The oldest waiting rows, locked for this transaction; other workers skip them. */
+export async function claimOutboxRows(db: Queryable, limit: number): Promise<OutboxRow[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `select o.id, o.account, o.event, o.payload, o.occurred_at from event_outbox o
+     where o.refused_reason is null order by o.id limit ? for update skip locked`,
+    [limit],
+  );
+  return rows.map((row) => ({ id: Number(row.id), account: row.account, event: row.event, payload: row.payload, occurredAt: row.occurred_at }));
+}
+
+export async function deleteOutboxRows(db: Queryable, ids: number[]): Promise<void> {
+  if (ids.length > 0) await db.query('delete from event_outbox where id in (?)', [ids]);
+}
+
+export async function refuseOutboxRow(db: Queryable, id: number, reason: string): Promise<void> {
+  await db.query('update event_outbox set refused_reason = ? where id = ?', [reason.slice(0, 500), id]);
+}

@@ -1,0 +1,75 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Receipt {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** What the receiver does with a request: answer with a status, or hang until the client gives up. */
+export type Reply = { status: number; body?: string; headers?: Record<string, string> } | 'hang';
+
+/** A webhook receiver on loopback whose answers each test scripts. */
+export class TestReceiver {
+  readonly receipts: Receipt[] = [];
+  reply: (receipt: Receipt, index: number) => Reply = () => ({ status: 200 });
+  private server: Server | undefined;
+  private port = 0;
+  private readonly hanging = new Set<ServerResponse>();
+  private waiters: Array<() => void> = [];
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const receipt = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+        this.receipts.push(receipt);
+        const reply = this.reply(receipt, this.receipts.length - 1);
+        const waiters = this.waiters;
+        this.waiters = [];
+        waiters.forEach((wake) => wake());
+        if (reply === 'hang') {
+          this.hanging.add(res);
+          return;
+        }
+        res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
+        res.end(reply.body ?? '');
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  url(path = '/hook'): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** Receipts carrying this header, in arrival order. */
+  ids(): string[] {
+    return this.receipts.map((r) => String(r.headers['webhook-id']));
+  }
+
+  async waitFor(count: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.receipts.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`receiver got ${this.receipts.length} requests, expected ${count}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
