@@ -8,7 +8,7 @@ export interface Receipt {
 }
 
 /** What the receiver does with a request: answer with a status, or hang until the client gives up. */
-export type Reply = { status: number; body?: string; headers?: Record<string, string> } | 'hang';
+export type Reply = { status: number; body?: string; headers?: Record<string, string>; delayMs?: number } | 'hang';
 
 /** A webhook receiver on loopback whose answers each test scripts. */
 export class TestReceiver {
@@ -34,8 +34,12 @@ export class TestReceiver {
           this.hanging.add(res);
           return;
         }
-        res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
-        res.end(reply.body ?? '');
+        const answer = () => {
+          res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
+          res.end(reply.body ?? '');
+        };
+        if (reply.delayMs) setTimeout(answer, reply.delayMs);
+        else answer();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
