@@ -1,11 +1,13 @@
 // npm run bench: every benchmark, each measured against a baseline in the same
 // run (these machines are noisy), printed as the table docs/benchmarks.md keeps.
 import { benchSoap } from './soap.js';
+import { benchDelivery } from './delivery.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const only = process.argv[2];
 
 const rows: string[] = ['| what | measured | baseline in the same run | ratio |', '| --- | --- | --- | --- |'];
 if (!only || only === 'soap') rows.push(...(await benchSoap(seconds)));
+if (!only || only === 'delivery') rows.push(...(await benchDelivery()));
 console.log(rows.join('\n'));
 process.exit(0);

@@ -1,6 +1,7 @@
 // Child process for the benchmarks: `service <databaseUrl>` runs the real HTTP
 // side on a free port, `bare` an express route answering a constant string.
 // Prints the port on stdout once listening.
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { loadConfig } from '../src/config.js';
@@ -18,6 +19,24 @@ if (kind === 'bare' || kind === 'bare-db') {
     res.type('text/xml').send('<ok/>');
   });
   const server = app.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
+} else if (kind === 'receiver') {
+  // A webhook receiver that answers 204 at once.
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
+} else if (kind === 'start') {
+  // serve and worker in one process, as npm start runs them.
+  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn' });
+  const app = new Application(config, createLogger('warn'));
+  const server = await app.listen(0, '127.0.0.1');
+  app.createWorker().start();
+  console.log((server.address() as AddressInfo).port);
 } else {
   const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn' });
   const app = new Application(config, createLogger('warn'));

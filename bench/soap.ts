@@ -1,19 +1,12 @@
 // GetWebHooks calls per second through the real SOAP endpoint (real auth, real
 // database, an account with 10 webhooks), beside a bare express route in the
 // same run. Target: at least 50% of the bare route's rate.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { createPool } from '../src/storage/database.js';
 import { systemClock } from '../src/clock.js';
 import { createAccount } from '../src/services/accounts.js';
 import { postLoad } from './load.js';
-
-async function startChild(args: string[]): Promise<{ child: ChildProcess; origin: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
-  return { child, origin: `http://127.0.0.1:${line.trim()}` };
-}
+import { startChild } from './child.js';
 
 export async function benchSoap(seconds: number): Promise<string[]> {
   const database = await createTestDatabase();

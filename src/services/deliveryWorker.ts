@@ -38,7 +38,7 @@ export interface BackgroundJob {
 
 // Deliveries sent per webhook per claim: amortises the claim and the outcome
 // transaction over many deliveries while keeping one webhook from hogging a lane.
-const deliveriesPerClaim = 50;
+const deliveriesPerClaim = 100;
 
 export function newWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;

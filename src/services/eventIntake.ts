@@ -57,9 +57,11 @@ export class EventIntake {
     const stored = { accountId, event: event.event, payload: event.payload, occurredAt: event.occurredAt };
     const bufferSince = new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000);
     const id = await insertEvent(tx, stored, now);
-    const deliveries = await fanOutEvent(tx, id, stored, bufferSince, now);
+    // Webhook rows first, deliveries second: the worker locks in the same order,
+    // so the two never deadlock.
+    await markWebhooksDue(tx, stored, now);
     await countDroppedEvent(tx, stored, bufferSince);
-    if (deliveries > 0) await markWebhooksDue(tx, stored, now);
+    const deliveries = await fanOutEvent(tx, id, stored, bufferSince, now);
     return { id, deliveries };
   }
 

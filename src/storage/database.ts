@@ -46,17 +46,24 @@ export function createPool(databaseUrl: string, connectionLimit = 10): Pool {
   return pool;
 }
 
+// Deadlocks and lock wait timeouts undo the whole transaction; running it again is safe.
+const retryableErrors = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+const maxTries = 3;
+
+/** Runs work in a transaction, committed if it returns, rolled back if it throws; retried after a deadlock. */
 export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
-  const connection = await pool.getConnection();
-  try {
-    await connection.beginTransaction();
-    const result = await work(connection);
-    await connection.commit();
-    return result;
-  } catch (error) {
-    await connection.rollback().catch(() => undefined);
-    throw error;
-  } finally {
-    connection.release();
+  for (let attempt = 1; ; attempt += 1) {
+    const connection = await pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      const result = await work(connection);
+      await connection.commit();
+      return result;
+    } catch (error) {
+      await connection.rollback().catch(() => undefined);
+      if (attempt >= maxTries || !retryableErrors.has((error as { code?: string }).code ?? '')) throw error;
+    } finally {
+      connection.release();
+    }
   }
 }

@@ -1,0 +1,151 @@
+// (a) Throughput: 20,000 deliveries (100 accounts with one webhook each, 200
+//     events per account) to a local receiver, beside a plain keep-alive POST
+//     loop with undici's Pool to the same receiver at the same concurrency.
+//     Target: at least 20% of the plain loop.
+// (b) Latency: intake (POST /internal/events) to receipt, p50 and p99 over
+//     1,000 events at a steady rate, the worker idle in between.
+//     Targets: p50 under 100 ms, p99 under 500 ms.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import { loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
+import { Application } from '../src/main.js';
+import { createAccount } from '../src/services/accounts.js';
+import { createTestDatabase } from '../test/helpers/database.js';
+import { startChild } from './child.js';
+
+const accounts = 100;
+const eventsPerAccount = 200;
+const concurrency = 100;
+
+async function seed(app: Application, receiverOrigin: string): Promise<void> {
+  const now = new Date();
+  const accountRows = Array.from({ length: accounts }, (_, i) => [`bench${i}`, 'unused', `bench${i}@example.com`, 'en', now]);
+  await app.pool.query('insert into accounts (username, password_hash, email, language, created_at) values ?', [accountRows]);
+  await app.pool.query(
+    `insert into webhooks (account_id, app, event, url, secret, created_at)
+     select a.id, 'bench', 'optin_finalized', concat(?, '/hook/', a.id), 'whsec_YmVuY2gtc2VjcmV0', ? from accounts a`,
+    [receiverOrigin, now],
+  );
+  const payload = JSON.stringify({ id: 371, optinsetup_id: 60, subscriber_id: 6049065, fields: [{ id: 1, value: 'max.muster@example.com' }, { id: 3, value: 'Max' }], lists: [{ id: 1, value: 1 }], activate_at: '2025-11-11 09:27:29' });
+  for (let n = 0; n < eventsPerAccount; n += 1) {
+    const occurred = new Date(now.getTime() + n);
+    await app.pool.query(
+      `insert into events (account_id, event, payload, occurred_at, received_at) select a.id, 'optin_finalized', ?, ?, ? from accounts a`,
+      [payload, occurred, now],
+    );
+  }
+  await app.pool.query(
+    `insert into deliveries (webhook_id, event_id, status, occurred_at, created_at)
+     select w.id, e.id, 'pending', e.occurred_at, ? from events e join webhooks w on w.account_id = e.account_id`,
+    [now],
+  );
+  await app.pool.query('update webhooks set due_at = ?', [now]);
+}
+
+async function throughput(): Promise<string[]> {
+  const database = await createTestDatabase();
+  const receiver = await startChild(['receiver']);
+  const app = new Application(
+    loadConfig({ DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn' }),
+    silentLogger,
+  );
+  try {
+    await seed(app, receiver.origin);
+    const total = accounts * eventsPerAccount;
+    const worker = app.createWorker();
+    const started = performance.now();
+    expect(await worker.runOnce(), total);
+    const workerSeconds = (performance.now() - started) / 1000;
+    const [left] = await app.pool.query<any[]>("select count(*) as n from deliveries where status <> 'delivered'");
+    expect(Number(left[0].n), 0);
+
+    // The baseline: the same number of POSTs of the same body, nothing else.
+    const pool = new Pool(receiver.origin, { connections: concurrency });
+    const body = '{"id":371,"optinsetup_id":60,"subscriber_id":6049065}';
+    let sent = 0;
+    const baselineStarted = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (sent < total) {
+          sent += 1;
+          const response = await pool.request({ method: 'POST', path: '/hook/1', body, headers: { 'content-type': 'application/json' } });
+          await response.body.dump();
+        }
+      }),
+    );
+    const baselineSeconds = (performance.now() - baselineStarted) / 1000;
+    await pool.close();
+    const rate = total / workerSeconds;
+    const baseline = total / baselineSeconds;
+    return [
+      `| delivery throughput: ${total} deliveries, ${accounts} webhooks, worker concurrency ${concurrency} | ${rate.toFixed(0)}/s | plain undici Pool POST loop ${baseline.toFixed(0)}/s | ${((rate / baseline) * 100).toFixed(0)}% (target ≥ 20%) |`,
+    ];
+  } finally {
+    await app.close();
+    receiver.child.kill();
+    await database.drop();
+  }
+}
+
+async function latency(): Promise<string[]> {
+  const database = await createTestDatabase();
+  const arrivals = new Map<number, number>();
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      arrivals.set(JSON.parse(Buffer.concat(chunks).toString()).n, performance.now());
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  const setup = new Application(loadConfig({ DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1' }), silentLogger);
+  const accountId = await createAccount(setup.pool, setup.clock, { username: 'latency', password: 'latency-password', email: 'l@example.com', language: 'en' });
+  await setup.webhooks.create(accountId, { app: 'latency', event: 'optin_finalized', url: receiverUrl });
+  await setup.close();
+
+  const service = await startChild(['start', database.url], { ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: 'bench-token' });
+  const intake = new Pool(service.origin, { connections: 4 });
+  const count = 1000;
+  const ratePerSecond = 100;
+  const emitted = new Map<number, number>();
+  try {
+    for (let n = 0; n < count; n += 1) {
+      const due = n * (1000 / ratePerSecond);
+      const wait = due - (performance.now() - (emitted.get(0) ?? performance.now()));
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      emitted.set(n, performance.now());
+      const response = await intake.request({
+        method: 'POST', path: '/internal/events',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token' },
+        body: JSON.stringify({ account: 'latency', event: 'optin_finalized', payload: { n } }),
+      });
+      await response.body.dump();
+    }
+    const deadline = performance.now() + 10_000;
+    while (arrivals.size < count && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const latencies = [...emitted].map(([n, at]) => (arrivals.get(n) ?? Number.POSITIVE_INFINITY) - at).sort((a, b) => a - b);
+    const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+    return [
+      `| intake-to-receipt latency, ${count} events at ${ratePerSecond}/s, p50 | ${percentile(50).toFixed(1)} ms | target < 100 ms | |`,
+      `| intake-to-receipt latency, p99 | ${percentile(99).toFixed(1)} ms | target < 500 ms | |`,
+      `| intake-to-receipt latency, max (received ${arrivals.size} of ${count}) | ${latencies[latencies.length - 1]!.toFixed(1)} ms | | |`,
+    ];
+  } finally {
+    await intake.close();
+    service.child.kill();
+    receiver.close();
+    await database.drop();
+  }
+}
+
+function expect(actual: number, expected: number): void {
+  if (actual !== expected) throw new Error(`benchmark went wrong: ${actual} instead of ${expected}`);
+}
+
+export async function benchDelivery(): Promise<string[]> {
+  return [...(await throughput()), ...(await latency())];
+}
