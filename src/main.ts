@@ -6,10 +6,15 @@ import { Authenticator } from './services/authenticator.js';
 import { resolveWithDns, WebhookService, type ResolveHost } from './services/webhookService.js';
 import { Webservice } from './services/webservice.js';
 import { EventIntake } from './services/eventIntake.js';
-import { DeliveryWorker } from './services/deliveryWorker.js';
+import { DeliveryWorker, newWorkerId } from './services/deliveryWorker.js';
 import { Housekeeping } from './services/housekeeping.js';
 import { WebhookSender, type Sender } from './transports/outbound/webhookSender.js';
 import { intakeEndpoint } from './transports/http/intakeEndpoint.js';
+import { reactivationPage } from './transports/http/reactivationPage.js';
+import { LogMailer, SmtpMailer, type Mailer } from './transports/mail/mailer.js';
+import { NotificationService } from './services/notificationService.js';
+import { ReactivationService } from './services/reactivation.js';
+import { loadTokenKey } from './services/tokenKey.js';
 import { createPool, type Pool, type RowDataPacket } from './storage/database.js';
 import { pendingMigrations } from './storage/migrator.js';
 import { createHttpApp } from './transports/http/app.js';
@@ -19,6 +24,7 @@ export interface Dependencies {
   clock?: Clock;
   resolveHost?: ResolveHost;
   sender?: Sender;
+  mailer?: Mailer;
 }
 
 /** The composition root: every service wired once, for the CLI and for tests alike. */
@@ -29,6 +35,9 @@ export class Application {
   readonly webhooks: WebhookService;
   readonly webservice: Webservice;
   readonly intake: EventIntake;
+  readonly reactivation: ReactivationService;
+  private tokenKeyPromise: Promise<Buffer> | undefined;
+  private mailer: Mailer | undefined;
   private readonly workers: DeliveryWorker[] = [];
   private readonly senders: Sender[] = [];
 
@@ -46,17 +55,34 @@ export class Application {
     this.webhooks = new WebhookService(this.pool, this.clock, config, dependencies.resolveHost ?? resolveWithDns, wakeWorkers);
     this.webservice = new Webservice(this.authenticator, this.webhooks);
     this.intake = new EventIntake(this.pool, this.clock, config, wakeWorkers);
+    this.reactivation = new ReactivationService(this.pool, this.clock, this.webhooks, () => this.tokenKey(), config.bufferDays);
+  }
+
+  /** The key for reactivation links, read (or made) once per process. */
+  tokenKey(): Promise<Buffer> {
+    this.tokenKeyPromise ??= loadTokenKey(this.pool, this.config.tokenSecret).catch((error: unknown) => {
+      this.tokenKeyPromise = undefined;
+      throw error;
+    });
+    return this.tokenKeyPromise;
+  }
+
+  private notificationMailer(): Mailer {
+    this.mailer ??= this.dependencies.mailer ?? (this.config.smtpUrl ? new SmtpMailer(this.config.smtpUrl, this.config.mailFrom) : new LogMailer(this.log));
+    return this.mailer;
   }
 
   /** A delivery worker with its background jobs; start() it, or runOnce() for cron. */
   createWorker(id?: string): DeliveryWorker {
     const sender = this.dependencies.sender ?? new WebhookSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets });
     if (!this.dependencies.sender) this.senders.push(sender);
+    const workerId = id ?? newWorkerId();
     const jobs = [
       { name: 'outbox', run: () => this.intake.drainOutbox() },
+      new NotificationService(this.pool, this.clock, this.notificationMailer(), () => this.tokenKey(), this.log, this.config, workerId),
       new Housekeeping(this.pool, this.clock, this.config),
     ];
-    const worker = new DeliveryWorker(this.pool, this.clock, sender, this.log, this.config, jobs, id);
+    const worker = new DeliveryWorker(this.pool, this.clock, sender, this.log, this.config, jobs, workerId);
     this.workers.push(worker);
     return worker;
   }
@@ -75,7 +101,7 @@ export class Application {
       maxRequestBytes: this.config.maxRequestBytes,
       trustProxy: this.config.trustProxy,
       checkReady: () => this.checkReady(),
-      extraRouters: [intakeEndpoint(this.intake, this.log, this.config)],
+      extraRouters: [intakeEndpoint(this.intake, this.log, this.config), reactivationPage(this.reactivation, this.log)],
     });
   }
 
@@ -93,6 +119,7 @@ export class Application {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.stop()));
     await Promise.all(this.senders.map((sender) => sender.close()));
+    this.mailer?.close();
     await this.pool.end();
   }
 }

@@ -87,7 +87,11 @@ export class DeliveryWorker {
     await Promise.all(this.inFlight);
   }
 
-  /** One pass for cron: background jobs, then deliver until nothing is due now. Returns deliveries attempted. */
+  /**
+   * One pass for cron: background jobs, deliver until nothing is due now, then
+   * the jobs again (so a deactivation of this pass is notified in this pass).
+   * Returns the deliveries attempted.
+   */
   async runOnce(): Promise<number> {
     await this.runJobs();
     let attempted = 0;
@@ -96,6 +100,7 @@ export class DeliveryWorker {
       if (claimed === 0 && this.inFlight.size === 0) break;
       if (claimed === 0 || this.inFlight.size >= this.options.workerConcurrency) await Promise.race(this.inFlight);
     }
+    await this.runJobs();
     return attempted;
   }
 

@@ -1,4 +1,4 @@
-import type { Queryable } from './database.js';
+import type { Queryable, RowDataPacket } from './database.js';
 
 export interface DeactivationDetails {
   reason: 'failures' | 'gone';
@@ -20,5 +20,76 @@ export async function insertDeactivationNotification(
     `insert ignore into notifications (account_id, webhook_id, deactivation, kind, details, created_at, next_attempt_at)
      values (?, ?, ?, 'webhook_deactivated', ?, ?, ?)`,
     [notification.accountId, notification.webhookId, notification.deactivation, JSON.stringify(notification.details), now, now],
+  );
+}
+
+export interface DueNotification {
+  id: number;
+  webhookId: number;
+  deactivation: number;
+  details: DeactivationDetails;
+  sendAttempts: number;
+  account: { email: string; language: 'de' | 'en' };
+  webhook: { id: number; app: string; event: string; url: string; bufferedEvents: number };
+}
+
+/**
+ * Leases due notifications to one worker (only notification rows are locked),
+ * then reads what the e-mail needs. Run inside a transaction.
+ */
+export async function claimDueNotifications(tx: Queryable, worker: string, now: Date, leaseUntil: Date, limit: number): Promise<DueNotification[]> {
+  const [claimed] = await tx.query<RowDataPacket[]>(
+    `select n.id from notifications n
+     where n.status = 'pending' and n.next_attempt_at <= ? and (n.locked_until is null or n.locked_until < ?)
+     order by n.next_attempt_at limit ? for update skip locked`,
+    [now, now, limit],
+  );
+  if (claimed.length === 0) return [];
+  const ids = claimed.map((row) => row.id);
+  await tx.query('update notifications set locked_by = ?, locked_until = ? where id in (?)', [worker, leaseUntil, ids]);
+  const [rows] = await tx.query<RowDataPacket[]>(
+    `select n.id, n.webhook_id, n.deactivation, n.details, n.send_attempts, a.email, a.language, w.app, w.event, w.url,
+       (select count(*) from deliveries d where d.webhook_id = w.id and d.status = 'buffered') as buffered_events
+     from notifications n join accounts a on a.id = n.account_id join webhooks w on w.id = n.webhook_id
+     where n.id in (?) order by n.next_attempt_at`,
+    [ids],
+  );
+  return rows.map((row) => ({
+    id: Number(row.id),
+    webhookId: Number(row.webhook_id),
+    deactivation: Number(row.deactivation),
+    details: JSON.parse(row.details) as DeactivationDetails,
+    sendAttempts: Number(row.send_attempts),
+    account: { email: row.email, language: row.language },
+    webhook: { id: Number(row.webhook_id), app: row.app, event: row.event, url: row.url, bufferedEvents: Number(row.buffered_events) },
+  }));
+}
+
+export async function markNotificationSent(
+  db: Queryable,
+  id: number,
+  worker: string,
+  mail: { subject: string; text: string; html: string },
+  now: Date,
+): Promise<void> {
+  await db.query(
+    `update notifications set status = 'sent', sent_at = ?, send_attempts = send_attempts + 1, subject = ?, body_text = ?, body_html = ?,
+       last_error = null, locked_by = null, locked_until = null
+     where id = ? and locked_by = ?`,
+    [now, mail.subject.slice(0, 255), mail.text, mail.html, id, worker],
+  );
+}
+
+export async function markNotificationFailed(
+  db: Queryable,
+  id: number,
+  worker: string,
+  failure: { error: string; nextAttemptAt: Date; mail: { subject: string; text: string; html: string } },
+): Promise<void> {
+  await db.query(
+    `update notifications set send_attempts = send_attempts + 1, last_error = ?, next_attempt_at = ?, subject = ?, body_text = ?, body_html = ?,
+       locked_by = null, locked_until = null
+     where id = ? and locked_by = ?`,
+    [failure.error.slice(0, 500), failure.nextAttemptAt, failure.mail.subject.slice(0, 255), failure.mail.text, failure.mail.html, id, worker],
   );
 }

@@ -84,3 +84,18 @@ export async function markWebhookActivated(db: Queryable, id: number, now: Date)
     [now, id],
   );
 }
+
+export interface WebHookWithAccount extends WebHook {
+  deactivations: number;
+  language: 'de' | 'en';
+}
+
+/** A webhook by id alone, for a signed link that already names it. */
+export async function findWebhookWithAccount(db: Queryable, id: number): Promise<WebHookWithAccount | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `select ${webhookColumns}, w.deactivations, a.language from webhooks w join accounts a on a.id = w.account_id where w.id = ?`,
+    [id],
+  );
+  const row = rows[0];
+  return row ? { ...toWebHook(row), deactivations: Number(row.deactivations), language: row.language } : undefined;
+}

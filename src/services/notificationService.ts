@@ -1,0 +1,92 @@
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { createReactivationToken } from '../domain/reactivationToken.js';
+import { inTransaction, type Pool } from '../storage/database.js';
+import { claimDueNotifications, markNotificationFailed, markNotificationSent, type DueNotification } from '../storage/notificationsStore.js';
+import { renderDeactivationMail, type RenderedMail } from '../transports/mail/deactivationMail.js';
+import type { Mailer } from '../transports/mail/mailer.js';
+import type { BackgroundJob } from './deliveryWorker.js';
+
+export interface NotificationOptions {
+  publicUrl: string;
+  bufferDays: number;
+  tokenTtlDays: number;
+  deliveryTimeoutMs: number;
+}
+
+const day = 86_400_000;
+// Waits after the 1st, 2nd, … failed send; the last repeats. An SMTP outage delays, never drops.
+const sendRetrySeconds = [60, 300, 900, 3600];
+const leaseMs = 120_000;
+
+/** The link a customer clicks; replay preselects "send the buffered events" on the page. */
+export function reactivationLink(publicUrl: string, token: string, replay: boolean): string {
+  return `${publicUrl}/webhooks/reactivate?token=${encodeURIComponent(token)}${replay ? '&replay=1' : ''}`;
+}
+
+/**
+ * Sends the system notification of each deactivation by e-mail. The e-mail is
+ * rendered when sent (so it tells the buffered count of that moment), stored
+ * with the notification, and retried with backoff while SMTP fails.
+ */
+export class NotificationService implements BackgroundJob {
+  readonly name = 'notifications';
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+    private readonly mailer: Mailer,
+    private readonly tokenKey: () => Promise<Buffer>,
+    private readonly log: Logger,
+    private readonly options: NotificationOptions,
+    private readonly worker: string,
+  ) {}
+
+  async run(): Promise<number> {
+    const now = this.clock.now();
+    const due = await inTransaction(this.pool, (tx) => claimDueNotifications(tx, this.worker, now, new Date(now.getTime() + leaseMs), 20));
+    for (const notification of due) await this.send(notification);
+    return due.length;
+  }
+
+  async render(notification: DueNotification): Promise<RenderedMail> {
+    const { details, webhook, account } = notification;
+    const deactivatedAt = new Date(details.deactivatedAt);
+    const linksValidUntil = new Date(deactivatedAt.getTime() + this.options.tokenTtlDays * day);
+    const token = createReactivationToken(await this.tokenKey(), { webhookId: webhook.id, deactivation: notification.deactivation, expiresAt: linksValidUntil });
+    return renderDeactivationMail({
+      language: account.language,
+      webhook,
+      reason: details.reason,
+      failureClass: details.failureClass,
+      statusCode: details.statusCode,
+      lastError: details.lastError,
+      failureCount: details.failureCount,
+      firstFailureAt: new Date(details.firstFailureAt),
+      deactivatedAt,
+      bufferedEvents: webhook.bufferedEvents,
+      bufferUntil: new Date(deactivatedAt.getTime() + this.options.bufferDays * day),
+      linksValidUntil,
+      reactivateUrl: reactivationLink(this.options.publicUrl, token, false),
+      replayUrl: reactivationLink(this.options.publicUrl, token, true),
+      timeoutSeconds: Math.round(this.options.deliveryTimeoutMs / 1000),
+    });
+  }
+
+  private async send(notification: DueNotification): Promise<void> {
+    const mail = await this.render(notification);
+    const host = new URL(this.options.publicUrl).hostname;
+    try {
+      await this.mailer.send({ ...mail, to: notification.account.email, messageId: `<notification-${notification.id}@${host}>` });
+    } catch (error) {
+      const wait = sendRetrySeconds[Math.min(notification.sendAttempts, sendRetrySeconds.length - 1)]!;
+      const nextAttemptAt = new Date(this.clock.now().getTime() + wait * 1000);
+      const message = error instanceof Error ? error.message : String(error);
+      await markNotificationFailed(this.pool, notification.id, this.worker, { error: message, nextAttemptAt, mail });
+      this.log.warn({ notification: notification.id, webhook: notification.webhookId, error: message, nextAttemptAt }, 'notification e-mail failed; will retry');
+      return;
+    }
+    await markNotificationSent(this.pool, notification.id, this.worker, mail, this.clock.now());
+    this.log.info({ notification: notification.id, webhook: notification.webhookId }, 'notification e-mail sent');
+  }
+}
