@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import { readReportedEvent, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
-import { accountIdsByUsername, countDroppedEvent, fanOutEvent, insertEvent, markWebhooksDue } from '../storage/eventsStore.js';
+import { accountIdsByUsername, countDroppedEvent, fanOutEvent, insertEvent, lockMatchingWebhooks, markWebhooksDue } from '../storage/eventsStore.js';
 import { claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
 
 export interface IntakeOptions {
@@ -56,9 +56,10 @@ export class EventIntake {
   private async store(tx: PoolConnection, event: ReportedEvent, accountId: number, now: Date): Promise<AcceptedEvent> {
     const stored = { accountId, event: event.event, payload: event.payload, occurredAt: event.occurredAt };
     const bufferSince = new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000);
+    // Webhook rows first, deliveries second: the worker, activation and
+    // deletion lock in the same order, so none of them deadlock with intake.
+    await lockMatchingWebhooks(tx, stored);
     const id = await insertEvent(tx, stored, now);
-    // Webhook rows first, deliveries second: the worker locks in the same order,
-    // so the two never deadlock.
     await markWebhooksDue(tx, stored, now);
     await countDroppedEvent(tx, stored, bufferSince);
     const deliveries = await fanOutEvent(tx, id, stored, bufferSince, now);

@@ -23,6 +23,15 @@ export async function insertEvent(db: Queryable, event: StoredEvent, now: Date):
 }
 
 /**
+ * Locks the webhooks an event goes to, so that fan-out sees their state as
+ * committed by an activation or deactivation running at the same moment (an
+ * event must not be buffered for a webhook that has just been activated).
+ */
+export async function lockMatchingWebhooks(db: Queryable, event: StoredEvent): Promise<void> {
+  await db.query('select w.id from webhooks w where w.account_id = ? and w.event = ? for update', [event.accountId, event.event]);
+}
+
+/**
  * One delivery per matching webhook: pending for an active one, buffered for
  * one deactivated at most bufferDays before the event happened. Returns how
  * many deliveries were made.

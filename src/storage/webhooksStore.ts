@@ -1,9 +1,12 @@
 import type { EventName, WebHook } from '../domain/webhook.js';
-import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
+import { selectRows, type Pool, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
+// Only a deactivated webhook has buffered deliveries (activation replays or
+// discards them, and intake buffers only under the webhook's row lock), so the
+// count is skipped for the active ones: GetWebHooks is the hot path.
 const webhookColumns = `w.id, w.account_id, w.app, w.event, w.url, w.secret, w.active, w.created_at,
   w.deactivated_at, w.failure_count, w.last_error,
-  (select count(*) from deliveries d where d.webhook_id = w.id and d.status = 'buffered') as buffered_events`;
+  if(w.active = 1, 0, (select count(*) from deliveries d where d.webhook_id = w.id and d.status = 'buffered')) as buffered_events`;
 
 function toWebHook(row: RowDataPacket): WebHook {
   return {
@@ -48,8 +51,9 @@ export interface WebHookFilter {
   event?: string;
 }
 
-export async function listWebhooks(db: Queryable, accountId: number, filter: WebHookFilter): Promise<WebHook[]> {
-  const [rows] = await db.query<RowDataPacket[]>(
+export async function listWebhooks(pool: Pool, accountId: number, filter: WebHookFilter): Promise<WebHook[]> {
+  const rows = await selectRows(
+    pool,
     `select ${webhookColumns} from webhooks w
      where w.account_id = ? and (? is null or w.app = ?) and (? is null or w.event = ?)
      order by w.id`,

@@ -17,6 +17,8 @@ export interface HttpAppOptions {
 export function createHttpApp(webservice: Webservice, log: Logger, options: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Webservice answers are never cached or revalidated: hashing each body for an ETag is wasted work.
+  app.set('etag', false);
   // Login throttling and logs must see the real client, which only a trusted proxy may tell.
   app.set('trust proxy', options.trustProxy);
 
