@@ -133,6 +133,22 @@ describe('delivery with several workers and faults', function () {
     expectEachOnceInOrder(5, 40);
   });
 
+  it('never leaves an event buffered on a webhook that an activation running at the same moment made active', async () => {
+    const [id] = await webhooks(1);
+    for (let round = 0; round < 30; round += 1) {
+      await service.app.pool.query('update webhooks set active = 0, deactivated_at = ?, due_at = null where id = ?', [new Date(), id]);
+      await Promise.all([
+        service.app.intake.accept([{ account: account.username, event: 'optin_finalized', payload: { round } }]),
+        service.app.webhooks.activate(account.id, id!, round % 2 === 0),
+      ]);
+    }
+    const [stranded] = await service.app.pool.query<any[]>(
+      "select count(*) as n from deliveries d join webhooks w on w.id = d.webhook_id where w.id = ? and w.active = 1 and d.status = 'buffered'",
+      [id],
+    );
+    expect(Number(stranded[0].n)).to.equal(0);
+  });
+
   it('survives the database dropping its connections mid-pass', async () => {
     await webhooks(10);
     await emit(60);
