@@ -11,6 +11,7 @@ import { Housekeeping } from './services/housekeeping.js';
 import { WebhookSender, type Sender } from './transports/outbound/webhookSender.js';
 import { intakeEndpoint } from './transports/http/intakeEndpoint.js';
 import { reactivationPage } from './transports/http/reactivationPage.js';
+import { webservicedemo } from './transports/http/webservicedemo/demoPage.js';
 import { LogMailer, SmtpMailer, type Mailer } from './transports/mail/mailer.js';
 import { NotificationService } from './services/notificationService.js';
 import { ReactivationService } from './services/reactivation.js';
@@ -96,12 +97,17 @@ export class Application {
   }
 
   httpApp() {
+    const wsdl = loadWsdl(this.config.publicUrl);
     return createHttpApp(this.webservice, this.log, {
-      wsdl: loadWsdl(this.config.publicUrl),
+      wsdl,
       maxRequestBytes: this.config.maxRequestBytes,
       trustProxy: this.config.trustProxy,
       checkReady: () => this.checkReady(),
-      extraRouters: [intakeEndpoint(this.intake, this.log, this.config), reactivationPage(this.reactivation, this.log)],
+      extraRouters: [
+        intakeEndpoint(this.intake, this.log, this.config),
+        reactivationPage(this.reactivation, this.log),
+        webservicedemo(this.webservice, this.log, { wsdl, publicUrl: this.config.publicUrl }),
+      ],
     });
   }
 

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
 import { jsonClient } from './helpers/clients.js';
 import { TestReceiver } from './helpers/receiver.js';
 import { deactivatedWebhook, reactivationLinksOf } from './helpers/scenarios.js';
@@ -12,13 +13,6 @@ import { SmtpSink } from './helpers/smtpSink.js';
 // UPDATE_SCREENSHOTS=1 writes the pictures to docs/screenshots/ for people to see.
 const screenshots = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(tmpdir(), 'screenshots-'));
 mkdirSync(screenshots, { recursive: true });
-
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
 
 describe('reactivating from the e-mail in a real browser', function () {
   this.timeout(60_000);
@@ -72,4 +66,60 @@ describe('reactivating from the e-mail in a real browser', function () {
       expect(receiver.receipts.map((r) => JSON.parse(r.body).n)).to.deep.equal([0, 1, 2]);
     });
   }
+});
+
+describe('the Webservicedemo in a real browser', function () {
+  this.timeout(60_000);
+  let service: RunningService;
+  let browser: Browser;
+
+  before(async () => {
+    service = await startService({});
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await service.stop();
+  });
+
+  it('runs each function from its form, switches language and copies the code', async () => {
+    const account = await makeAccount(service);
+    const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: service.baseUrl });
+    const page = await context.newPage();
+    const runForm = async (fn: string, fill: Record<string, string>, check?: string[]) => {
+      await page.goto(`${service.baseUrl}/webservicedemo?fn=${fn}&lang=en`);
+      await page.getByLabel('username (required)').fill(account.username);
+      await page.getByLabel('password (required)').fill(account.password);
+      for (const [name, value] of Object.entries(fill)) {
+        if (name === 'event') await page.selectOption('#p-event', value);
+        else await page.fill(`#p-${name}`, value);
+      }
+      for (const name of check ?? []) await page.check(`#p-${name}`);
+      await page.getByRole('button', { name: 'Run' }).click();
+      await page.waitForSelector('#result');
+      return (await page.locator('#result p').first().textContent()) ?? '';
+    };
+
+    expect(await runForm('CreateWebHook', { app: 'Shop "Süd"', event: 'optout_finalized', url: 'https://hooks.example.com/in' })).to.contain('Error code: 0 — success');
+    expect(await page.locator('#decoded').textContent()).to.contain('"app": "Shop \\"Süd\\""');
+    await page.screenshot({ path: path.join(screenshots, 'webservicedemo.png') });
+    expect(await runForm('GetWebHooks', { event: 'optout_finalized' })).to.contain('Error code: 0');
+    const id = /"id": "(\d+)"/.exec((await page.locator('#decoded').textContent()) ?? '')?.[1];
+    expect(id).to.match(/^\d+$/);
+    expect(await runForm('ActivateWebHook', { id: id! }, ['replayEvents'])).to.contain('webhook is already active');
+    expect(await runForm('DeleteWebHookById', { id: id! })).to.contain('Error code: 0');
+    expect(await runForm('DeleteWebHookById', { id: id! })).to.contain('Error code: 4 — no webhook with this id in this account');
+
+    await page.getByRole('button', { name: 'Copy' }).first().click();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).to.contain('new SoapClient(');
+    expect(copied).to.contain("'password' => 'YOUR_PASSWORD'");
+
+    await page.getByRole('link', { name: 'Deutsch' }).click();
+    expect(await page.locator('html').getAttribute('lang')).to.equal('de');
+    expect(await page.getByRole('button', { name: 'Ausführen' }).count()).to.equal(1);
+    await page.screenshot({ path: path.join(screenshots, 'webservicedemo-de.png') });
+    await context.close();
+  });
 });

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.js';
-import type { Webservice } from '../../services/webservice.js';
+import type { Caller, Webservice } from '../../services/webservice.js';
 import { errorAnswer, wireResult, type Answer } from '../answer.js';
 import { parseSoapRequest, SoapFault } from './soapRequest.js';
 import { renderFault, renderResponse } from './soapResponse.js';
@@ -10,6 +10,31 @@ const xmlContentType = 'text/xml; charset=utf-8';
 export interface SoapEndpointOptions {
   wsdl: string;
   maxRequestBytes: number;
+}
+
+/**
+ * One SOAP request, from its text to the HTTP status and envelope it gets:
+ * what POST /soap does, and what the Webservicedemo runs.
+ */
+export async function processSoapRequest(webservice: Webservice, log: Logger, body: string, caller: Caller): Promise<{ status: number; xml: string }> {
+  const started = performance.now();
+  let call;
+  try {
+    call = parseSoapRequest(body);
+  } catch (error) {
+    if (!(error instanceof SoapFault)) throw error;
+    log.info({ transport: 'soap', fault: error.faultCode, reason: error.message }, 'soap request refused');
+    return { status: error.httpStatus, xml: renderFault(error.faultCode, error.message) };
+  }
+  let answer: Answer;
+  try {
+    const outcome = await webservice.call(call.function, call.params, caller);
+    answer = { error: 0, message: outcome.message, result: wireResult(outcome) };
+  } catch (error) {
+    answer = errorAnswer(error, log, { transport: 'soap', function: call.function });
+  }
+  log.info({ transport: 'soap', function: call.function, error: answer.error, ms: Math.round(performance.now() - started) }, 'webservice call');
+  return { status: 200, xml: renderResponse(call.function, answer) };
 }
 
 /**
@@ -42,29 +67,9 @@ export function soapEndpoint(webservice: Webservice, log: Logger, options: SoapE
   });
 
   async function handleCall(req: Request, res: Response): Promise<void> {
-    const started = performance.now();
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    let call;
-    try {
-      call = parseSoapRequest(body);
-    } catch (error) {
-      if (!(error instanceof SoapFault)) throw error;
-      log.info({ transport: 'soap', fault: error.faultCode, reason: error.message }, 'soap request refused');
-      res.status(error.httpStatus).type(xmlContentType).send(renderFault(error.faultCode, error.message));
-      return;
-    }
-    let answer: Answer;
-    try {
-      const outcome = await webservice.call(call.function, call.params, { address: req.ip });
-      answer = { error: 0, message: outcome.message, result: wireResult(outcome) };
-    } catch (error) {
-      answer = errorAnswer(error, log, { transport: 'soap', function: call.function });
-    }
-    res.status(200).type(xmlContentType).send(renderResponse(call.function, answer));
-    log.info(
-      { transport: 'soap', function: call.function, error: answer.error, ms: Math.round(performance.now() - started) },
-      'webservice call',
-    );
+    const answer = await processSoapRequest(webservice, log, body, { address: req.ip });
+    res.status(answer.status).type(xmlContentType).send(answer.xml);
   }
 
   return router;

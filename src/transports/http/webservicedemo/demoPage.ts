@@ -1,0 +1,264 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { XMLParser } from 'fast-xml-parser';
+import type { Logger } from '../../../logger.js';
+import { functionNames, isFunctionName, type FunctionName, type Webservice } from '../../../services/webservice.js';
+import { processSoapRequest } from '../../soap/soapEndpoint.js';
+import { eventNames } from '../../../domain/webhook.js';
+import { passwordPlaceholder, requestEnvelopeFor, sampleCode, sampleLanguages, type SampleCall, type SampleLanguage } from './sampleCode.js';
+import { readFunctionDocs, type DemoLanguage, type FunctionDoc } from './wsdlCatalog.js';
+import { demoScript } from './demoScript.js';
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const maxValueLength = 10_000;
+const languageNames: Record<DemoLanguage, string> = { en: 'English', de: 'Deutsch' };
+
+const texts = {
+  en: {
+    title: 'Webservicedemo: webhooks',
+    intro: 'Pick a function, fill in its parameters, run it against the live webservice and copy the generated sample code into your script.',
+    functions: 'Functions', parameters: 'Parameters', optional: 'optional', required: 'required', noFilter: '(no filter)',
+    includePassword: 'Include my password in the sample code', run: 'Run', showCode: 'Show sample code',
+    request: 'Request', response: 'Response', result: 'Result', errorCode: 'Error code', message: 'Message',
+    sampleCode: 'Sample code', copy: 'Copy', copied: 'Copied', passwordMasked: 'The password is masked here.',
+    valueTooLong: (name: string) => `${name} is longer than ${maxValueLength} characters.`,
+    sampleNames: { php: 'PHP (SoapClient)', csharp: 'C# (.NET proxy)', python: 'Python (zeep)', javascript: 'JavaScript (soap)', curl: 'curl (raw SOAP)' },
+    errors: {
+      0: 'success', 1: 'authentication failed: wrong username or password', 2: 'a required parameter is missing or empty',
+      3: 'a parameter has an invalid value', 4: 'no webhook with this id in this account', 5: 'the URL is not allowed as a target',
+      6: 'a limit is reached (webhooks per account, request rate)', 99: 'internal error: please try again later',
+    } as Record<number, string>,
+  },
+  de: {
+    title: 'Webservicedemo: Webhooks',
+    intro: 'Wählen Sie eine Funktion, füllen Sie die Parameter aus, führen Sie sie gegen den Live-Webservice aus und kopieren Sie den erzeugten Beispielcode in Ihr Script.',
+    functions: 'Funktionen', parameters: 'Parameter', optional: 'optional', required: 'Pflicht', noFilter: '(kein Filter)',
+    includePassword: 'Mein Passwort in den Beispielcode übernehmen', run: 'Ausführen', showCode: 'Beispielcode zeigen',
+    request: 'Anfrage', response: 'Antwort', result: 'Ergebnis', errorCode: 'Fehlercode', message: 'Meldung',
+    sampleCode: 'Beispielcode', copy: 'Kopieren', copied: 'Kopiert', passwordMasked: 'Das Passwort ist hier maskiert.',
+    valueTooLong: (name: string) => `${name} ist länger als ${maxValueLength} Zeichen.`,
+    sampleNames: { php: 'PHP (SoapClient)', csharp: 'C# (.NET-Proxy)', python: 'Python (zeep)', javascript: 'JavaScript (soap)', curl: 'curl (SOAP direkt)' },
+    errors: {
+      0: 'Erfolg', 1: 'Anmeldung fehlgeschlagen: Benutzername oder Passwort falsch', 2: 'ein Pflichtparameter fehlt oder ist leer',
+      3: 'ein Parameter hat einen ungültigen Wert', 4: 'kein Webhook mit dieser id in diesem Konto', 5: 'die URL ist als Ziel nicht erlaubt',
+      6: 'ein Limit ist erreicht (Webhooks pro Konto, Anfragerate)', 99: 'interner Fehler: bitte später erneut versuchen',
+    } as Record<number, string>,
+  },
+};
+
+/** Indents an XML document whose text sits inside leaf elements (our envelopes). */
+export function prettyXml(xml: string): string {
+  const tokens = xml.replace(/>\s*</g, '><').match(/<\?[^>]*\?>|<\/[^>]+>|<[^>]+\/>|<[^>]+>[^<]*<\/[^>]+>|<[^>]+>/g) ?? [xml];
+  let depth = 0;
+  return tokens
+    .map((token) => {
+      if (token.startsWith('</')) depth -= 1;
+      const line = `${'  '.repeat(Math.max(depth, 0))}${token}`;
+      if (!token.startsWith('<?') && !token.startsWith('</') && !token.endsWith('/>') && !/<\/[^>]+>$/.test(token)) depth += 1;
+      return line;
+    })
+    .join('\n');
+}
+
+interface Run {
+  request: string;
+  response: string;
+  /** undefined for a SOAP Fault */
+  error: number | undefined;
+  message: string;
+  result: unknown;
+}
+
+const answerParser = new XMLParser({ removeNSPrefix: true, parseTagValue: false, ignoreAttributes: true, processEntities: true, htmlEntities: false });
+
+/** The answer as a client library would decode it: error, message, result. */
+function decodeAnswer(fn: FunctionName, xml: string): Pick<Run, 'error' | 'message' | 'result'> {
+  const body = (answerParser.parse(xml) as { Envelope?: { Body?: Record<string, any> } }).Envelope?.Body ?? {};
+  if (body.Fault) return { error: undefined, message: String(body.Fault.faultstring ?? ''), result: undefined };
+  const answer = body[`${fn}Response`]?.[`${fn}Result`] ?? {};
+  return { error: Number(answer.error), message: String(answer.message ?? ''), result: answer.result };
+}
+
+function languageOf(value: unknown): DemoLanguage {
+  return value === 'de' ? 'de' : 'en';
+}
+
+function securityHeaders(res: Response): void {
+  res.set({
+    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-store',
+  });
+}
+
+/**
+ * GET /webservicedemo: the four functions with their WSDL documentation, a form
+ * each, and sample code; POST runs the call through the same code as POST /soap.
+ * Everything works without JavaScript; the script only adds copy buttons.
+ */
+export function webservicedemo(webservice: Webservice, log: Logger, options: { wsdl: string; publicUrl: string }): Router {
+  const router = express.Router();
+  const docs = readFunctionDocs(options.wsdl);
+  const endpoint = `${options.publicUrl}/soap`;
+
+  router.get('/webservicedemo/demo.js', (_req, res) => {
+    res.type('application/javascript').set('cache-control', 'public, max-age=3600').send(demoScript);
+  });
+
+  router.get('/webservicedemo', (req: Request, res: Response) => {
+    const fn = typeof req.query.fn === 'string' && isFunctionName(req.query.fn) ? req.query.fn : 'CreateWebHook';
+    securityHeaders(res);
+    res.type('html').send(render(languageOf(req.query.lang), fn, {}, false, undefined, []));
+  });
+
+  router.post('/webservicedemo', express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 20 }), async (req: Request, res: Response) => {
+    securityHeaders(res);
+    const language = languageOf(req.body?.lang);
+    const fn = String(req.body?.fn ?? '');
+    if (!isFunctionName(fn)) {
+      res.status(400).type('text/plain').send(`unknown function; the functions are ${functionNames.join(', ')}\n`);
+      return;
+    }
+    const doc = docs.find((d) => d.name === fn)!;
+    const values: Record<string, string | undefined> = {};
+    const problems: string[] = [];
+    for (const parameter of doc.parameters) {
+      const raw = req.body?.[parameter.name];
+      const value = typeof raw === 'string' ? raw : undefined;
+      if (value !== undefined && value.length > maxValueLength) problems.push(texts[language].valueTooLong(parameter.name));
+      else values[parameter.name] = value;
+    }
+    let run: Run | undefined;
+    if (req.body?.action === 'run' && problems.length === 0) {
+      const call: SampleCall = { fn, endpoint, parameters: doc.parameters, values };
+      const request = requestEnvelopeFor(call);
+      const answer = await processSoapRequest(webservice, log, request, { address: req.ip });
+      const decoded = decodeAnswer(fn, answer.xml);
+      run = {
+        request: requestEnvelopeFor({ ...call, values: { ...values, password: values.password ? '********' : values.password } }),
+        response: prettyXml(answer.xml),
+        ...decoded,
+      };
+    }
+    res.status(problems.length ? 422 : 200).type('html').send(render(language, fn, values, req.body?.includePassword === '1', run, problems));
+  });
+
+  function render(
+    language: DemoLanguage,
+    fn: FunctionName,
+    values: Record<string, string | undefined>,
+    includePassword: boolean,
+    run: Run | undefined,
+    problems: string[],
+  ): string {
+    const t = texts[language];
+    const e = escapeHtml;
+    const doc = docs.find((d) => d.name === fn)!;
+    const other: DemoLanguage = language === 'de' ? 'en' : 'de';
+    const nav = docs
+      .map((d) => `<li><a href="/webservicedemo?fn=${d.name}&amp;lang=${language}"${d.name === fn ? ' aria-current="page"' : ''}>${d.name}</a><br><small>${e(firstSentence(d.doc[language]))}</small></li>`)
+      .join('');
+    const fields = doc.parameters.map((parameter) => field(parameter, values[parameter.name], language)).join('\n');
+    const sampleValues = { ...values, password: includePassword ? values.password : passwordPlaceholder };
+    const call: SampleCall = { fn, endpoint, parameters: doc.parameters, values: sampleValues };
+    const samples = sampleLanguages
+      .map((sample: SampleLanguage) => `<section class="sample" aria-labelledby="h-${sample}">
+<h3 id="h-${sample}">${e(t.sampleNames[sample])} <button type="button" class="copy" data-copy="code-${sample}" data-copied="${e(t.copied)}" hidden>${e(t.copy)}</button></h3>
+<pre id="code-${sample}" tabindex="0"><code>${e(sampleCode(sample, call))}</code></pre>
+</section>`)
+      .join('\n');
+    const result = run
+      ? `<section aria-labelledby="h-result" id="result">
+<h2 id="h-result">${e(t.result)}</h2>
+<p class="${run.error === 0 ? 'ok' : 'bad'}"><strong>${e(t.errorCode)}: ${run.error ?? 'SOAP Fault'}</strong> — ${e(run.error === undefined ? run.message : (t.errors[run.error] ?? ''))}${run.message && run.error !== undefined ? `<br>${e(t.message)}: ${e(run.message)}` : ''}</p>
+${run.result !== undefined && run.result !== '' ? `<pre tabindex="0" id="decoded"><code>${e(JSON.stringify(run.result, null, 2))}</code></pre>` : ''}
+<h3>${e(t.request)}</h3><p><small>${e(t.passwordMasked)}</small></p><pre tabindex="0"><code>${e(run.request)}</code></pre>
+<h3>${e(t.response)}</h3><pre tabindex="0" id="response"><code>${e(run.response)}</code></pre>
+</section>`
+      : '';
+    return `<!DOCTYPE html>
+<html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(t.title)}</title>
+<style>
+body{margin:0;font-family:Arial,Helvetica,sans-serif;color:#222;line-height:1.5;background:#f6f6f6}
+header{background:#1a5fb4;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:center}
+header a{color:#fff}
+.layout{display:grid;grid-template-columns:260px 1fr;gap:24px;max-width:1200px;margin:0 auto;padding:24px}
+nav ul{list-style:none;padding:0;margin:0}nav li{margin:0 0 12px}nav a{font-weight:bold}nav a[aria-current]{color:#c01c28}
+main{background:#fff;border-radius:6px;padding:20px 28px;min-width:0}
+.field{margin:0 0 14px}.field label{display:block;font-weight:bold}.field small{display:block;color:#555}
+input[type=text],input[type=url],input[type=password],input[type=number],select{width:100%;max-width:520px;padding:6px;font-size:15px;box-sizing:border-box}
+button{background:#1a5fb4;color:#fff;border:0;border-radius:4px;padding:8px 16px;font-size:15px;cursor:pointer;margin-right:8px}
+button.secondary{background:#fff;color:#1a5fb4;border:1px solid #1a5fb4}
+button.copy{font-size:13px;padding:2px 10px;margin-left:8px}
+:focus-visible{outline:3px solid #99c1f1;outline-offset:2px}
+pre{background:#1e1e1e;color:#f0f0f0;padding:12px;border-radius:4px;overflow:auto;font-size:13px}
+.ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:8px 12px}.bad{background:#fdecea;border-left:4px solid #c01c28;padding:8px 12px}
+.problems{color:#c01c28}
+@media (max-width:800px){.layout{grid-template-columns:1fr}}
+</style>
+<script src="/webservicedemo/demo.js" defer></script>
+</head><body>
+<header><h1 style="margin:0;font-size:22px">${e(t.title)}</h1>
+<a href="/webservicedemo?fn=${fn}&amp;lang=${other}" lang="${other}" hreflang="${other}">${languageNames[other]}</a></header>
+<div class="layout">
+<nav aria-label="${e(t.functions)}"><h2>${e(t.functions)}</h2><ul>${nav}</ul></nav>
+<main>
+<p>${e(t.intro)}</p>
+<h2>${fn}</h2>
+<p>${e(doc.doc[language])}</p>
+${problems.length ? `<ul class="problems" role="alert">${problems.map((p) => `<li>${e(p)}</li>`).join('')}</ul>` : ''}
+<form method="post" action="/webservicedemo#result">
+<input type="hidden" name="fn" value="${fn}"><input type="hidden" name="lang" value="${language}">
+<fieldset style="border:0;padding:0"><legend><strong>${e(t.parameters)}</strong></legend>
+${fields}
+</fieldset>
+<div class="field"><label style="font-weight:normal"><input type="checkbox" name="includePassword" value="1"${includePassword ? ' checked' : ''}> ${e(t.includePassword)}</label></div>
+<button type="submit" name="action" value="run">${e(t.run)}</button><button type="submit" name="action" value="code" class="secondary">${e(t.showCode)}</button>
+</form>
+${result}
+<h2>${e(t.sampleCode)}</h2>
+${samples}
+</main></div>
+</body></html>`;
+  }
+
+  return router;
+}
+
+function firstSentence(text: string): string {
+  const end = text.indexOf('. ');
+  return end < 0 ? text : text.slice(0, end + 1);
+}
+
+/** The right input for each parameter, labelled and described for screen readers. */
+function field(parameter: FunctionDoc['parameters'][number], value: string | undefined, language: DemoLanguage): string {
+  const t = texts[language];
+  const id = `p-${parameter.name}`;
+  const described = `aria-describedby="${id}-hint"`;
+  const required = parameter.optional ? '' : ' required';
+  const label = `<label for="${id}">${parameter.name} <small style="display:inline;font-weight:normal">(${parameter.optional ? t.optional : t.required})</small></label>`;
+  const hint = `<small id="${id}-hint">${escapeHtml(parameter.doc[language])}</small>`;
+  const v = escapeHtml(value ?? '');
+  let input: string;
+  if (parameter.name === 'event') {
+    const options = (parameter.optional ? [['', t.noFilter]] : []).concat(eventNames.map((name) => [name, name]));
+    input = `<select id="${id}" name="event" ${described}${required}>${options.map(([val, text]) => `<option value="${val}"${val === (value ?? '') ? ' selected' : ''}>${escapeHtml(text!)}</option>`).join('')}</select>`;
+  } else if (parameter.type === 'boolean') {
+    return `<div class="field"><label for="${id}"><input type="checkbox" id="${id}" name="${parameter.name}" value="1" ${described}${value === '1' ? ' checked' : ''}> ${parameter.name} (${t.optional})</label>${hint}</div>`;
+  } else if (parameter.type === 'int') {
+    input = `<input type="number" id="${id}" name="${parameter.name}" min="1" step="1" inputmode="numeric" value="${v}" ${described}${required}>`;
+  } else if (parameter.name === 'password') {
+    // Never written back into the page: the user (or the browser's password manager) fills it in again.
+    input = `<input type="password" id="${id}" name="password" autocomplete="current-password" ${described}${required}>`;
+  } else if (parameter.name === 'url') {
+    input = `<input type="url" id="${id}" name="url" maxlength="2048" placeholder="https://" value="${v}" ${described}${required}>`;
+  } else {
+    const extra = parameter.name === 'username' ? ' autocomplete="username"' : parameter.name === 'app' ? ' maxlength="255"' : '';
+    input = `<input type="text" id="${id}" name="${parameter.name}"${extra} value="${v}" ${described}${required}>`;
+  }
+  return `<div class="field">${label}${input}${hint}</div>`;
+}

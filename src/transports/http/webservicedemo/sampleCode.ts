@@ -1,0 +1,207 @@
+import type { FunctionName } from '../../../services/webservice.js';
+import { escapeXml } from '../../soap/soapResponse.js';
+import { serviceNamespace } from '../../soap/soapRequest.js';
+import type { ParameterDoc } from './wsdlCatalog.js';
+
+export const sampleLanguages = ['php', 'csharp', 'python', 'javascript', 'curl'] as const;
+export type SampleLanguage = (typeof sampleLanguages)[number];
+
+export const passwordPlaceholder = 'YOUR_PASSWORD';
+export const usernamePlaceholder = 'YOUR_USERNAME';
+
+/** One filled-in call: the values as the user typed them; absent ones are left out. */
+export interface SampleCall {
+  fn: FunctionName;
+  endpoint: string;
+  parameters: ParameterDoc[];
+  values: Record<string, string | undefined>;
+}
+
+type Value = { kind: 'string'; text: string } | { kind: 'int'; value: number } | { kind: 'boolean'; value: boolean };
+
+/** The parameters the sample sends, typed as the WSDL says; a malformed id stays text, so the server can answer error 3. */
+function presentValues(call: SampleCall): Array<[string, Value]> {
+  const out: Array<[string, Value]> = [];
+  for (const parameter of call.parameters) {
+    const raw = call.values[parameter.name];
+    if (parameter.type === 'boolean') {
+      if (raw === '1' || raw === 'true') out.push([parameter.name, { kind: 'boolean', value: true }]);
+      continue;
+    }
+    if (raw === undefined || raw === '') {
+      // A required parameter stays in the sample, so that it shows what to fill in.
+      if (!parameter.optional) out.push([parameter.name, { kind: 'string', text: parameter.name === 'username' ? usernamePlaceholder : '' }]);
+      continue;
+    }
+    if (parameter.type === 'int' && /^\d{1,9}$/.test(raw)) out.push([parameter.name, { kind: 'int', value: Number(raw) }]);
+    else out.push([parameter.name, { kind: 'string', text: raw }]);
+  }
+  return out;
+}
+
+// JSON's string syntax is valid JavaScript and Python string syntax: quotes,
+// backslashes and control characters escaped, umlauts kept as they are.
+const quoted = (text: string) => JSON.stringify(text);
+const phpQuoted = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+const csharpQuoted = (text: string) =>
+  `"${text.replace(/[\\"\u0000-\u001f]/g, (c) => (c === '\\' ? '\\\\' : c === '"' ? '\\"' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
+
+function literal(value: Value, language: 'php' | 'python' | 'javascript' | 'csharp'): string {
+  if (value.kind === 'int') return String(value.value);
+  if (value.kind === 'boolean') return language === 'python' ? (value.value ? 'True' : 'False') : String(value.value);
+  if (language === 'php') return phpQuoted(value.text);
+  if (language === 'csharp') return csharpQuoted(value.text);
+  return quoted(value.text);
+}
+
+/** The raw request envelope, indented, as curl sends it and the demo shows it. */
+export function requestEnvelope(fn: FunctionName, values: Array<[string, Value]>): string {
+  const lines = values.map(([name, value]) => `      <${name}>${escapeXml(value.kind === 'string' ? value.text : String(value.value))}</${name}>`);
+  return [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">',
+    '  <soap:Body>',
+    `    <${fn} xmlns="${serviceNamespace}">`,
+    ...lines,
+    `    </${fn}>`,
+    '  </soap:Body>',
+    '</soap:Envelope>',
+  ].join('\n');
+}
+
+export function requestEnvelopeFor(call: SampleCall): string {
+  return requestEnvelope(call.fn, presentValues(call));
+}
+
+const shellQuoted = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+function php(call: SampleCall, values: Array<[string, Value]>): string {
+  const result = {
+    CreateWebHook: 'echo "Webhook {$answer->result->id} created, signing secret {$answer->result->secret}\\n";',
+    GetWebHooks: `foreach ($answer->result->WebHook ?? [] as $webhook) {\n    echo "{$webhook->id} {$webhook->app} {$webhook->event} {$webhook->url} " . ($webhook->active ? 'active' : 'deactivated') . "\\n";\n}`,
+    ActivateWebHook: 'echo "Webhook {$answer->result->id} is active, {$answer->result->replayedEvents} buffered events queued\\n";',
+    DeleteWebHookById: 'echo "Webhook deleted\\n";',
+  }[call.fn];
+  return `<?php
+// ${call.fn} through PHP's SoapClient (extension php-soap).
+// SOAP_SINGLE_ELEMENT_ARRAYS: a list of one webhook stays a list.
+$client = new SoapClient(${phpQuoted(`${call.endpoint}?wsdl`)}, [
+    'features' => SOAP_SINGLE_ELEMENT_ARRAYS,
+    'exceptions' => true,
+]);
+$answer = $client->${call.fn}([
+${values.map(([name, value]) => `    '${name}' => ${literal(value, 'php')},`).join('\n')}
+])->${call.fn}Result;
+if ($answer->error !== 0) {
+    fwrite(STDERR, "${call.fn} failed with error {$answer->error}: {$answer->message}\\n");
+    exit(1);
+}
+${result}
+`;
+}
+
+function csharp(call: SampleCall, values: Array<[string, Value]>): string {
+  const byName = new Map(values);
+  // The proxy's method takes every parameter in WSDL order; an absent string is null.
+  const args = call.parameters.flatMap((parameter) => {
+    const value = byName.get(parameter.name);
+    if (parameter.type === 'boolean') return [value?.kind === 'boolean' && value.value ? 'true' : 'false', value ? 'true' : 'false'];
+    if (parameter.type === 'int') return [value?.kind === 'int' ? String(value.value) : '0'];
+    return [value ? literal(value, 'csharp') : 'null'];
+  });
+  const result = {
+    CreateWebHook: 'Console.WriteLine("Webhook " + answer.result.id + " created, signing secret " + answer.result.secret);',
+    GetWebHooks: 'foreach (WebHook webhook in answer.result ?? new WebHook[0])\n        {\n            Console.WriteLine(webhook.id + " " + webhook.app + " " + webhook.@event + " " + webhook.url + " " + (webhook.active ? "active" : "deactivated"));\n        }',
+    ActivateWebHook: 'Console.WriteLine("Webhook " + answer.result.id + " is active, " + answer.result.replayedEvents + " buffered events queued");',
+    DeleteWebHookById: 'Console.WriteLine("Webhook deleted");',
+  }[call.fn];
+  return `// ${call.fn} through a proxy generated from the WSDL (.NET Framework or Mono):
+//   wsdl /out:WebHookService.cs ${call.endpoint}?wsdl
+//   csc Program.cs WebHookService.cs        (Mono: mcs Program.cs WebHookService.cs -r:System.Web.Services)
+using System;
+
+class Program
+{
+    static int Main()
+    {
+        var service = new WebHookService();
+        service.Url = ${csharpQuoted(call.endpoint)};
+        ${call.fn}Result answer = service.${call.fn}(${args.join(', ')});
+        if (answer.error != 0)
+        {
+            Console.Error.WriteLine("${call.fn} failed with error " + answer.error + ": " + answer.message);
+            return 1;
+        }
+        ${result}
+        return 0;
+    }
+}
+`;
+}
+
+function python(call: SampleCall, values: Array<[string, Value]>): string {
+  return `# ${call.fn} through zeep (pip install zeep)
+import sys
+from zeep import Client
+
+client = Client(${quoted(`${call.endpoint}?wsdl`)})
+answer = client.service.${call.fn}(
+${values.map(([name, value]) => `    ${name}=${literal(value, 'python')},`).join('\n')}
+)
+if answer.error != 0:
+    sys.exit("${call.fn} failed with error %d: %s" % (answer.error, answer.message))
+print(answer.result)
+`;
+}
+
+function javascript(call: SampleCall, values: Array<[string, Value]>): string {
+  return `// ${call.fn} through the soap package (npm install soap)
+const soap = require('soap');
+
+async function main() {
+  const client = await soap.createClientAsync(${quoted(`${call.endpoint}?wsdl`)});
+  const [response] = await client.${call.fn}Async({
+${values.map(([name, value]) => `    ${name}: ${literal(value, 'javascript')},`).join('\n')}
+  });
+  const answer = response.${call.fn}Result;
+  if (answer.error !== 0) {
+    console.error(\`${call.fn} failed with error \${answer.error}: \${answer.message}\`);
+    process.exit(1);
+  }
+  console.log(JSON.stringify(answer.result, null, 2));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`;
+}
+
+function curl(call: SampleCall, values: Array<[string, Value]>): string {
+  return `# ${call.fn} as a raw SOAP 1.1 envelope; the answer's <error> is 0 on success.
+curl -sS ${shellQuoted(call.endpoint)} \\
+  -H 'Content-Type: text/xml; charset=utf-8' \\
+  -H 'SOAPAction: "${serviceNamespace}#${call.fn}"' \\
+  --data-binary @- <<'ENVELOPE'
+${requestEnvelope(call.fn, values)}
+ENVELOPE
+`;
+}
+
+/** Code that runs as it is, with every value escaped for its language. */
+export function sampleCode(language: SampleLanguage, call: SampleCall): string {
+  const values = presentValues(call);
+  switch (language) {
+    case 'php':
+      return php(call, values);
+    case 'csharp':
+      return csharp(call, values);
+    case 'python':
+      return python(call, values);
+    case 'javascript':
+      return javascript(call, values);
+    case 'curl':
+      return curl(call, values);
+  }
+}

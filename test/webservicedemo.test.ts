@@ -1,0 +1,160 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { jsonClient } from './helpers/clients.js';
+import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
+
+const run = promisify(execFile);
+const nastyName = `Shop "Süd" 'Ost' $HOME \\ \\n <b> & {$x} ä€`;
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function execute(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Ran> {
+  try {
+    const { stdout, stderr } = await run(command, args, { timeout: 60_000, cwd: options.cwd, env: { ...process.env, ...options.env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const unescapeHtml = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+
+describe('the Webservicedemo', function () {
+  this.timeout(120_000);
+  let service: RunningService;
+  let account: TestAccount;
+  const work = mkdtempSync(path.join(tmpdir(), 'demo-code-'));
+
+  before(async () => {
+    service = await startService({});
+    account = await makeAccount(service);
+  });
+  after(() => service.stop());
+
+  /** The sample code the page generates for a filled-in form. */
+  async function generated(fn: string, values: Record<string, string>, language: string): Promise<string> {
+    const response = await fetch(`${service.baseUrl}/webservicedemo`, {
+      method: 'POST',
+      body: new URLSearchParams({ fn, lang: 'en', action: 'code', includePassword: '1', username: account.username, password: account.password, ...values }),
+    });
+    const html = await response.text();
+    const match = new RegExp(`<pre id="code-${language}" tabindex="0"><code>([\\s\\S]*?)</code></pre>`).exec(html);
+    if (!match) throw new Error(`no ${language} code on the page`);
+    return unescapeHtml(match[1]!);
+  }
+
+  async function storedApps(): Promise<string[]> {
+    const answer = await jsonClient(service.baseUrl).call('GetWebHooks', { username: account.username, password: account.password });
+    return answer.result.map((w: { app: string }) => w.app);
+  }
+
+  async function idOf(app: string): Promise<string> {
+    const answer = await jsonClient(service.baseUrl).call('GetWebHooks', { username: account.username, password: account.password, app });
+    return String(answer.result[0].id);
+  }
+
+  // How each language's code is run here; every one gets the code exactly as the page shows it.
+  const runners: Record<string, (code: string, name: string) => Promise<Ran>> = {
+    php: (code, name) => {
+      const file = path.join(work, `${name}.php`);
+      writeFileSync(file, code);
+      return execute('php', ['-d', 'soap.wsdl_cache_enabled=0', file]);
+    },
+    javascript: (code, name) => {
+      const file = path.join(work, `${name}.cjs`);
+      writeFileSync(file, code);
+      return execute(process.execPath, [file], { env: { NODE_PATH: path.resolve('node_modules') } });
+    },
+    curl: (code, name) => {
+      const file = path.join(work, `${name}.sh`);
+      writeFileSync(file, code);
+      return execute('bash', [file]);
+    },
+    python: (code, name) => {
+      const file = path.join(work, `${name}.py`);
+      writeFileSync(file, code);
+      return execute('/usr/bin/python3', [file]);
+    },
+    csharp: async (code, name) => {
+      const directory = mkdtempSync(path.join(work, `${name}-`));
+      writeFileSync(path.join(directory, 'Program.cs'), code);
+      // The commands the sample's own comment gives.
+      const proxy = await execute('wsdl', ['-nologo', '-out:WebHookService.cs', `${service.baseUrl}/soap?wsdl`], { cwd: directory });
+      if (proxy.code !== 0) return proxy;
+      const compiled = await execute('mcs', ['-nologo', 'Program.cs', 'WebHookService.cs', '-r:System.Web.Services', '-out:Program.exe'], { cwd: directory });
+      if (compiled.code !== 0) return compiled;
+      return execute('mono', ['Program.exe'], { cwd: directory });
+    },
+  };
+
+  for (const language of ['php', 'javascript', 'curl', 'python', 'csharp']) {
+    it(`generates ${language} code for all four functions that runs as it is and sends exactly what was typed`, async () => {
+      const app = `${nastyName} (${language})`;
+      const ok = (ran: Ran) => {
+        expect(ran.code, `${ran.stdout}\n${ran.stderr}`).to.equal(0);
+        if (language === 'curl') expect(ran.stdout).to.contain('<error>0</error>');
+      };
+      ok(await runners[language]!(await generated('CreateWebHook', { app, event: 'optin_finalized', url: 'https://hooks.example.com/in?a=1&b=2' }, language), 'create'));
+      expect(await storedApps()).to.include(app);
+      const id = await idOf(app);
+
+      const listed = await runners[language]!(await generated('GetWebHooks', { app, event: '' }, language), 'get');
+      ok(listed);
+      if (language !== 'curl') expect(listed.stdout).to.contain(id);
+
+      ok(await runners[language]!(await generated('ActivateWebHook', { id, replayEvents: '1' }, language), 'activate'));
+
+      const bad = await runners[language]!(await generated('CreateWebHook', { app, event: 'optin_started', url: 'https://hooks.example.com/' }, language), 'bad');
+      if (language === 'curl') expect(bad.stdout).to.contain('<error>3</error>');
+      else {
+        expect(bad.code).to.equal(1);
+        expect(bad.stderr).to.contain('failed with error 3');
+      }
+
+      ok(await runners[language]!(await generated('DeleteWebHookById', { id }, language), 'delete'));
+      expect(await storedApps()).not.to.include(app);
+    });
+  }
+
+  it('shows a placeholder instead of the password unless asked, and masks it in the request it shows', async () => {
+    const form = { fn: 'GetWebHooks', lang: 'en', username: account.username, password: account.password };
+    const withoutPassword = await (await fetch(`${service.baseUrl}/webservicedemo`, { method: 'POST', body: new URLSearchParams({ ...form, action: 'run' }) })).text();
+    expect(withoutPassword).not.to.contain(account.password);
+    expect(withoutPassword).to.contain('YOUR_PASSWORD');
+    expect(withoutPassword).to.contain('&lt;password&gt;********&lt;/password&gt;');
+    expect(withoutPassword).to.contain('Error code: 0</strong> — success');
+    const wrong = await (await fetch(`${service.baseUrl}/webservicedemo`, { method: 'POST', body: new URLSearchParams({ ...form, password: 'wrong-one', action: 'run' }) })).text();
+    expect(wrong).to.contain('Error code: 1</strong> — authentication failed: wrong username or password');
+  });
+
+  it('takes the documentation from the WSDL, in German and English, and reads without JavaScript', async () => {
+    const wsdl = await (await fetch(`${service.baseUrl}/soap?wsdl`)).text();
+    const german = /<xs:element name="DeleteWebHookById">\s*<xs:annotation>.*?<xs:documentation xml:lang="de">([^<]+)</s.exec(wsdl)![1]!;
+    const page = await (await fetch(`${service.baseUrl}/webservicedemo?fn=DeleteWebHookById&lang=de`)).text();
+    expect(page).to.contain('<html lang="de">');
+    expect(page).to.contain(german.replace(/\s+/g, ' ').trim());
+    expect(page).to.contain('<label for="p-id">id');
+    expect(page).to.match(/<input type="number" id="p-id" name="id" min="1"/);
+    const english = await (await fetch(`${service.baseUrl}/webservicedemo?fn=ActivateWebHook`)).text();
+    expect(english).to.match(/<input type="checkbox" id="p-replayEvents" name="replayEvents" value="1"/);
+    expect(english).not.to.match(/<script>|src="http/);
+  });
+
+  it('refuses an unknown function and overlong values with a clear answer', async () => {
+    const unknown = await fetch(`${service.baseUrl}/webservicedemo`, { method: 'POST', body: new URLSearchParams({ fn: 'DropTables', lang: 'en' }) });
+    expect(unknown.status).to.equal(400);
+    expect(await unknown.text()).to.match(/^unknown function/);
+    const long = await fetch(`${service.baseUrl}/webservicedemo`, { method: 'POST', body: new URLSearchParams({ fn: 'GetWebHooks', lang: 'en', app: 'x'.repeat(10_001), action: 'run' }) });
+    expect(long.status).to.equal(422);
+    expect(await long.text()).to.contain('app is longer than 10000 characters.');
+  });
+});
