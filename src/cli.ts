@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { Application } from './main.js';
+import { Application, NotReadyError } from './main.js';
 import { createAccount } from './services/accounts.js';
 import { ApiError } from './domain/errors.js';
 import { migrate } from './storage/migrator.js';
@@ -34,6 +34,12 @@ function option(values: Record<string, unknown>, name: string): string {
 
 async function run(config: Config, log: Logger, parts: { serve: boolean; worker: boolean }): Promise<void> {
   const app = new Application(config, log);
+  try {
+    await app.checkReady();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   const steps: Array<() => Promise<void>> = [];
   if (parts.serve) {
     const server = await app.listen();
@@ -45,6 +51,15 @@ async function run(config: Config, log: Logger, parts: { serve: boolean; worker:
     worker.start();
     log.info({ worker: worker.id }, 'delivery worker started');
     steps.push(() => worker.stop());
+    if (!parts.serve && config.metricsPort !== undefined) {
+      // A worker-only process has no HTTP side; METRICS_PORT gives its counters one.
+      const metrics = createServer((req, res) => {
+        if (req.url !== '/metrics') return void res.writeHead(404).end();
+        app.metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': app.metrics.registry.contentType }).end(body));
+      });
+      metrics.listen(config.metricsPort, config.host);
+      steps.unshift(() => closeServer(metrics));
+    }
   }
   steps.push(() => app.close());
   await untilStopped(steps, log);
@@ -166,7 +181,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) console.error(`webhooks: ${error.message}\n\n${usage}`);
-  else if (error instanceof ConfigError || error instanceof ApiError) console.error(`webhooks: ${error.message}`);
+  else if (error instanceof ConfigError || error instanceof ApiError || error instanceof NotReadyError) console.error(`webhooks: ${error.message}`);
   else if (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^(ECONNREFUSED|ER_|ENOTFOUND|PROTOCOL)/.test(error.code)) {
     console.error(`webhooks: database: ${error.message} (check DATABASE_URL)`);
   } else console.error(error);

@@ -29,6 +29,7 @@ export interface Config {
   credentialCacheSeconds: number;
   trustProxy: string;
   logLevel: string;
+  metricsPort: number | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -137,5 +138,6 @@ export function loadConfig(env: Env = process.env): Config {
     credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 60, 0),
     trustProxy: env.TRUST_PROXY || 'loopback',
     logLevel: env.LOG_LEVEL || 'info',
+    metricsPort: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 0) : undefined,
   };
 }

@@ -20,6 +20,8 @@ import { createPool, type Pool, type RowDataPacket } from './storage/database.js
 import { pendingMigrations } from './storage/migrator.js';
 import { createHttpApp } from './transports/http/app.js';
 import { loadWsdl } from './transports/soap/wsdl.js';
+import { Metrics } from './metrics.js';
+import { queueStats } from './storage/statsStore.js';
 
 export interface Dependencies {
   clock?: Clock;
@@ -27,6 +29,8 @@ export interface Dependencies {
   sender?: Sender;
   mailer?: Mailer;
 }
+
+export class NotReadyError extends Error {}
 
 /** The composition root: every service wired once, for the CLI and for tests alike. */
 export class Application {
@@ -37,6 +41,7 @@ export class Application {
   readonly webservice: Webservice;
   readonly intake: EventIntake;
   readonly reactivation: ReactivationService;
+  readonly metrics: Metrics;
   private tokenKeyPromise: Promise<Buffer> | undefined;
   private mailer: Mailer | undefined;
   private readonly workers: DeliveryWorker[] = [];
@@ -49,6 +54,7 @@ export class Application {
   ) {
     this.clock = dependencies.clock ?? systemClock;
     this.pool = createPool(config.databaseUrl, 20);
+    this.metrics = new Metrics(() => queueStats(this.pool, this.clock.now()));
     this.authenticator = new Authenticator(this.pool, this.clock, config);
     // Work made in this process wakes this process's worker at once; other
     // processes' workers find it at their next poll.
@@ -80,33 +86,43 @@ export class Application {
     const workerId = id ?? newWorkerId();
     const jobs = [
       { name: 'outbox', run: () => this.intake.drainOutbox() },
-      new NotificationService(this.pool, this.clock, this.notificationMailer(), () => this.tokenKey(), this.log, this.config, workerId),
+      new NotificationService(this.pool, this.clock, this.notificationMailer(), () => this.tokenKey(), this.log, this.metrics, this.config, workerId),
       new Housekeeping(this.pool, this.clock, this.config),
     ];
-    const worker = new DeliveryWorker(this.pool, this.clock, sender, this.log, this.config, jobs, workerId);
+    const worker = new DeliveryWorker(this.pool, this.clock, sender, this.log, this.metrics, this.config, jobs, workerId);
     this.workers.push(worker);
     return worker;
   }
 
+  /** The database answers and has every migration this code expects. */
   async checkReady(): Promise<void> {
-    const pending = await pendingMigrations(async (sql) => {
-      const [rows] = await this.pool.query<RowDataPacket[]>(sql);
-      return rows.map((row) => String(row.version));
-    });
-    if (pending.length > 0) throw new Error(`migrations not applied: ${pending.join(', ')}`);
+    let pending: string[];
+    try {
+      pending = await pendingMigrations(async (sql) => {
+        const [rows] = await this.pool.query<RowDataPacket[]>(sql);
+        return rows.map((row) => String(row.version));
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ER_NO_SUCH_TABLE' || code === 'ER_BAD_DB_ERROR') throw new NotReadyError('the database is not set up: run webhooks migrate');
+      throw new NotReadyError(`the database at DATABASE_URL does not answer (${(error as Error).message})`);
+    }
+    if (pending.length > 0) throw new NotReadyError(`migrations not applied: ${pending.join(', ')}; run webhooks migrate`);
   }
 
   httpApp() {
     const wsdl = loadWsdl(this.config.publicUrl);
     return createHttpApp(this.webservice, this.log, {
       wsdl,
+      observer: this.metrics,
+      metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
       maxRequestBytes: this.config.maxRequestBytes,
       trustProxy: this.config.trustProxy,
       checkReady: () => this.checkReady(),
       extraRouters: [
         intakeEndpoint(this.intake, this.log, this.config),
         reactivationPage(this.reactivation, this.log),
-        webservicedemo(this.webservice, this.log, { wsdl, publicUrl: this.config.publicUrl }),
+        webservicedemo(this.webservice, this.log, this.metrics, { wsdl, publicUrl: this.config.publicUrl }),
       ],
     });
   }

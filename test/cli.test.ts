@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort, waitForPort } from './helpers/ports.js';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { TestReceiver } from './helpers/receiver.js';
@@ -61,6 +63,42 @@ describe('the webhooks command line', function () {
     expect(shown.stdout).to.match(/^\d{4}-\d\d-\d\dT\S+Z {2}delivery \d+ {2}200 {2}\d+ ms {2}ok$/m);
   });
 
+  it('on SIGTERM, serve finishes the SOAP call in flight before it exits', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+      env: { ...process.env, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'silent' },
+      stdio: 'ignore',
+    });
+    try {
+      await waitForPort(port);
+      const body = '<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetWebHooks xmlns="urn:newsletter-webhooks"><username>cli-shop</username><password>cli-password</password></GetWebHooks></s:Body></s:Envelope>';
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const answer = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk));
+        socket.on('end', () => resolve(text));
+      });
+      socket.write(`POST /soap HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 40)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      socket.write(body.slice(40));
+      expect(await answer).to.match(/^HTTP\/1.1 200 [\s\S]*<error>0<\/error>/);
+      expect(await new Promise((resolve) => child.once('exit', resolve))).to.equal(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses to start on a database that is not set up, and says what to do', async () => {
+    const { stderr, code } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+      env: { ...process.env, DATABASE_URL: `${database.url}_missing`, PORT: '0' },
+    }).then(() => ({ stderr: '', code: 0 }), (error) => error);
+    expect(code).to.equal(1);
+    expect(stderr.trim()).to.equal('webhooks: the database is not set up: run webhooks migrate');
+  });
+
   it('says what is wrong with a bad command or configuration', async () => {
     const unknown = await webhooks('frobnicate');
     expect(unknown.code).to.equal(1);
@@ -73,3 +111,4 @@ describe('the webhooks command line', function () {
     expect(stderr.trim()).to.equal('webhooks: DATABASE_URL must look like mysql://user:password@host:3306/database (scheme mysql, with a database name)');
   });
 });
+

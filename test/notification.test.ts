@@ -3,7 +3,8 @@ import type { DeliveryWorker } from '../src/services/deliveryWorker.js';
 import { jsonClient, type WebserviceClient } from './helpers/clients.js';
 import { TestReceiver } from './helpers/receiver.js';
 import { makeAccount, ManualClock, startService, type RunningService, type TestAccount } from './helpers/service.js';
-import { freePort, SmtpSink } from './helpers/smtpSink.js';
+import { SmtpSink } from './helpers/smtpSink.js';
+import { freePort } from './helpers/ports.js';
 import { deactivatedWebhook, reactivationLinksOf } from './helpers/scenarios.js';
 
 const day = 86_400_000;

@@ -22,6 +22,7 @@ import {
 import { insertDeactivationNotification } from '../storage/notificationsStore.js';
 import type { Sender } from '../transports/outbound/webhookSender.js';
 import { Wakeup } from './wakeup.js';
+import type { Observer } from './observer.js';
 
 export interface DeliveryWorkerOptions extends RetryPolicy {
   leaseSeconds: number;
@@ -63,6 +64,7 @@ export class DeliveryWorker {
     private readonly clock: Clock,
     private readonly sender: Sender,
     private readonly log: Logger,
+    private readonly observer: Observer,
     private readonly options: DeliveryWorkerOptions,
     private readonly jobs: BackgroundJob[] = [],
     id = newWorkerId(),
@@ -140,6 +142,7 @@ export class DeliveryWorker {
     const free = this.options.workerConcurrency - this.inFlight.size;
     const claimed = await inTransaction(this.pool, (tx) => claimDueWebhooks(tx, this.id, now, leaseUntil, free));
     if (claimed.length === 0) return 0;
+    this.observer.leasesTaken(claimed.length);
     const batches = await loadPendingDeliveries(this.pool, claimed.map((w) => w.id), deliveriesPerClaim);
     for (const webhook of claimed) {
       const task = this.deliverBatch(webhook, batches.get(webhook.id) ?? [], leaseUntil)
@@ -169,6 +172,7 @@ export class DeliveryWorker {
         failureClass: outcome.succeeded ? null : outcome.failureClass, error: outcome.succeeded ? null : outcome.error, worker: this.id,
       });
       const decision = decideAfterAttempt(failures, outcome, now, this.options);
+      this.observer.deliveryAttempt(outcome);
       this.log.info(
         {
           worker: this.id, webhook: webhook.id, delivery: delivery.id, event: delivery.event, status: outcome.statusCode,
@@ -225,6 +229,7 @@ export class DeliveryWorker {
         },
         now,
       );
+      this.observer.webhookDeactivated(failed.decision.reason);
       this.log.warn({ worker: this.id, webhook: webhook.id, deactivation, reason: failed.decision.reason, failureCount: failed.decision.failureCount }, 'webhook deactivated');
     });
     return attempts.length;

@@ -6,6 +6,7 @@ import { claimDueNotifications, markNotificationFailed, markNotificationSent, ty
 import { renderDeactivationMail, type RenderedMail } from '../transports/mail/deactivationMail.js';
 import type { Mailer } from '../transports/mail/mailer.js';
 import type { BackgroundJob } from './deliveryWorker.js';
+import type { Observer } from './observer.js';
 
 export interface NotificationOptions {
   publicUrl: string;
@@ -38,6 +39,7 @@ export class NotificationService implements BackgroundJob {
     private readonly mailer: Mailer,
     private readonly tokenKey: () => Promise<Buffer>,
     private readonly log: Logger,
+    private readonly observer: Observer,
     private readonly options: NotificationOptions,
     private readonly worker: string,
   ) {}
@@ -83,10 +85,12 @@ export class NotificationService implements BackgroundJob {
       const nextAttemptAt = new Date(this.clock.now().getTime() + wait * 1000);
       const message = error instanceof Error ? error.message : String(error);
       await markNotificationFailed(this.pool, notification.id, this.worker, { error: message, nextAttemptAt, mail });
+      this.observer.notification(false);
       this.log.warn({ notification: notification.id, webhook: notification.webhookId, error: message, nextAttemptAt }, 'notification e-mail failed; will retry');
       return;
     }
     await markNotificationSent(this.pool, notification.id, this.worker, mail, this.clock.now());
+    this.observer.notification(true);
     this.log.info({ notification: notification.id, webhook: notification.webhookId }, 'notification e-mail sent');
   }
 }

@@ -3,9 +3,14 @@ import type { Logger } from '../../logger.js';
 import type { Webservice } from '../../services/webservice.js';
 import { soapEndpoint } from '../soap/soapEndpoint.js';
 import { jsonEndpoint } from './jsonEndpoint.js';
+import { assignRequestId } from './requestLog.js';
+import type { Observer } from '../../services/observer.js';
 
 export interface HttpAppOptions {
   wsdl: string;
+  observer: Observer;
+  /** Prometheus text for GET /metrics; nginx keeps it to the internal network. */
+  metrics: () => Promise<{ contentType: string; body: string }>;
   maxRequestBytes: number;
   trustProxy: string;
   /** Resolves when the database answers and its schema is current. */
@@ -22,6 +27,7 @@ export function createHttpApp(webservice: Webservice, log: Logger, options: Http
   // Login throttling and logs must see the real client, which only a trusted proxy may tell.
   app.set('trust proxy', options.trustProxy);
 
+  app.use(assignRequestId(log));
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
   });
@@ -32,8 +38,15 @@ export function createHttpApp(webservice: Webservice, log: Logger, options: Http
     );
   });
 
-  app.use(soapEndpoint(webservice, log, { wsdl: options.wsdl, maxRequestBytes: options.maxRequestBytes }));
-  app.use(jsonEndpoint(webservice, log, options.maxRequestBytes));
+  app.get('/metrics', (_req, res) => {
+    options.metrics().then(
+      ({ contentType, body }) => res.type(contentType).send(body),
+      (error: Error) => res.status(503).type('text/plain').send(`metrics unavailable: ${error.message}\n`),
+    );
+  });
+
+  app.use(soapEndpoint(webservice, log, options.observer, { wsdl: options.wsdl, maxRequestBytes: options.maxRequestBytes }));
+  app.use(jsonEndpoint(webservice, log, options.observer, options.maxRequestBytes));
   for (const router of options.extraRouters ?? []) app.use(router);
 
   app.use((_req, res) => {

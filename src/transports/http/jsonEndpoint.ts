@@ -2,9 +2,11 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.js';
 import { functionNames, type Webservice } from '../../services/webservice.js';
 import { errorAnswer, wireResult, type Answer } from '../answer.js';
+import type { Observer } from '../../services/observer.js';
+import { requestLog } from './requestLog.js';
 
 /** POST /json/<function>: the same four functions, form-encoded or JSON in, JSON out. */
-export function jsonEndpoint(webservice: Webservice, log: Logger, maxRequestBytes: number): Router {
+export function jsonEndpoint(webservice: Webservice, log: Logger, observer: Observer, maxRequestBytes: number): Router {
   const router = express.Router();
   const byLowerName = new Map(functionNames.map((name) => [name.toLowerCase(), name]));
   const parsers = [
@@ -24,10 +26,11 @@ export function jsonEndpoint(webservice: Webservice, log: Logger, maxRequestByte
       const outcome = await webservice.call(name, params, { address: req.ip });
       answer = { error: 0, message: outcome.message, result: wireResult(outcome) };
     } catch (error) {
-      answer = errorAnswer(error, log, { transport: 'json', function: name });
+      answer = errorAnswer(error, requestLog(res, log), { transport: 'json', function: name });
     }
     res.json(answer);
-    log.info({ transport: 'json', function: name, error: answer.error }, 'webservice call');
+    observer.webserviceCall('json', name, answer.error);
+    requestLog(res, log).info({ transport: 'json', function: name, error: answer.error }, 'webservice call');
   });
   return router;
 }

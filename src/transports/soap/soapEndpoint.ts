@@ -1,6 +1,8 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.js';
 import type { Caller, Webservice } from '../../services/webservice.js';
+import type { Observer } from '../../services/observer.js';
+import { requestLog } from '../http/requestLog.js';
 import { errorAnswer, wireResult, type Answer } from '../answer.js';
 import { parseSoapRequest, SoapFault } from './soapRequest.js';
 import { renderFault, renderResponse } from './soapResponse.js';
@@ -16,7 +18,13 @@ export interface SoapEndpointOptions {
  * One SOAP request, from its text to the HTTP status and envelope it gets:
  * what POST /soap does, and what the Webservicedemo runs.
  */
-export async function processSoapRequest(webservice: Webservice, log: Logger, body: string, caller: Caller): Promise<{ status: number; xml: string }> {
+export async function processSoapRequest(
+  webservice: Webservice,
+  log: Logger,
+  observer: Observer,
+  body: string,
+  caller: Caller,
+): Promise<{ status: number; xml: string }> {
   const started = performance.now();
   let call;
   try {
@@ -33,6 +41,7 @@ export async function processSoapRequest(webservice: Webservice, log: Logger, bo
   } catch (error) {
     answer = errorAnswer(error, log, { transport: 'soap', function: call.function });
   }
+  observer.webserviceCall('soap', call.function, answer.error);
   log.info({ transport: 'soap', function: call.function, error: answer.error, ms: Math.round(performance.now() - started) }, 'webservice call');
   return { status: 200, xml: renderResponse(call.function, answer) };
 }
@@ -42,7 +51,7 @@ export async function processSoapRequest(webservice: Webservice, log: Logger, bo
  * (see docs/decisions.md: the `soap` package's server answers bad requests with
  * stack traces and parses ints loosely); the wire format is the package's.
  */
-export function soapEndpoint(webservice: Webservice, log: Logger, options: SoapEndpointOptions): Router {
+export function soapEndpoint(webservice: Webservice, log: Logger, observer: Observer, options: SoapEndpointOptions): Router {
   const router = express.Router();
 
   router.get('/soap', (req: Request, res: Response) => {
@@ -68,7 +77,7 @@ export function soapEndpoint(webservice: Webservice, log: Logger, options: SoapE
 
   async function handleCall(req: Request, res: Response): Promise<void> {
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    const answer = await processSoapRequest(webservice, log, body, { address: req.ip });
+    const answer = await processSoapRequest(webservice, requestLog(res, log), observer, body, { address: req.ip });
     res.status(answer.status).type(xmlContentType).send(answer.xml);
   }
 

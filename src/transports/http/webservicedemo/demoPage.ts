@@ -7,6 +7,8 @@ import { eventNames } from '../../../domain/webhook.js';
 import { passwordPlaceholder, requestEnvelopeFor, sampleCode, sampleLanguages, type SampleCall, type SampleLanguage } from './sampleCode.js';
 import { readFunctionDocs, type DemoLanguage, type FunctionDoc } from './wsdlCatalog.js';
 import { demoScript } from './demoScript.js';
+import type { Observer } from '../../../services/observer.js';
+import { requestLog } from '../requestLog.js';
 
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -99,7 +101,7 @@ function securityHeaders(res: Response): void {
  * each, and sample code; POST runs the call through the same code as POST /soap.
  * Everything works without JavaScript; the script only adds copy buttons.
  */
-export function webservicedemo(webservice: Webservice, log: Logger, options: { wsdl: string; publicUrl: string }): Router {
+export function webservicedemo(webservice: Webservice, log: Logger, observer: Observer, options: { wsdl: string; publicUrl: string }): Router {
   const router = express.Router();
   const docs = readFunctionDocs(options.wsdl);
   const endpoint = `${options.publicUrl}/soap`;
@@ -135,7 +137,7 @@ export function webservicedemo(webservice: Webservice, log: Logger, options: { w
     if (req.body?.action === 'run' && problems.length === 0) {
       const call: SampleCall = { fn, endpoint, parameters: doc.parameters, values };
       const request = requestEnvelopeFor(call);
-      const answer = await processSoapRequest(webservice, log, request, { address: req.ip });
+      const answer = await processSoapRequest(webservice, requestLog(res, log), observer, request, { address: req.ip });
       const decoded = decodeAnswer(fn, answer.xml);
       run = {
         request: requestEnvelopeFor({ ...call, values: { ...values, password: values.password ? '********' : values.password } }),

@@ -1,0 +1,21 @@
+import type { AttemptOutcome } from '../domain/delivery.js';
+
+/**
+ * What the services report as they work, for metrics. The services know only
+ * this interface; src/metrics.ts turns it into Prometheus figures.
+ */
+export interface Observer {
+  webserviceCall(transport: string, fn: string, error: number): void;
+  deliveryAttempt(outcome: AttemptOutcome): void;
+  webhookDeactivated(reason: string): void;
+  leasesTaken(count: number): void;
+  notification(sent: boolean): void;
+}
+
+export const quietObserver: Observer = {
+  webserviceCall: () => undefined,
+  deliveryAttempt: () => undefined,
+  webhookDeactivated: () => undefined,
+  leasesTaken: () => undefined,
+  notification: () => undefined,
+};
