@@ -19,14 +19,20 @@ export interface RetryPolicy {
   deactivateAfterFailures: number;
 }
 
+export type FailedAttempt = Extract<AttemptOutcome, { succeeded: false }>;
+
 /** What happens to a webhook after one attempt: data, no side effects. */
-export type Decision =
-  | { kind: 'succeeded' }
+export type Decision = { kind: 'succeeded' } | FailureDecision;
+
+export type FailureDecision =
   | { kind: 'retry'; failureCount: number; nextAttemptAt: Date }
   | { kind: 'deactivate'; failureCount: number; reason: 'failures' | 'gone' };
 
 export function decideAfterAttempt(previousFailures: number, outcome: AttemptOutcome, now: Date, policy: RetryPolicy): Decision {
-  if (outcome.succeeded) return { kind: 'succeeded' };
+  return outcome.succeeded ? { kind: 'succeeded' } : decideAfterFailure(previousFailures, outcome, now, policy);
+}
+
+export function decideAfterFailure(previousFailures: number, outcome: FailedAttempt, now: Date, policy: RetryPolicy): FailureDecision {
   const failureCount = previousFailures + 1;
   // 410 Gone is the REST-hooks "unsubscribe": the receiver asks us to stop.
   if (outcome.statusCode === 410) return { kind: 'deactivate', failureCount, reason: 'gone' };

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { decideAfterAttempt, type AttemptOutcome, type Decision, type RetryPolicy } from '../domain/delivery.js';
+import { decideAfterFailure, type AttemptOutcome, type FailedAttempt, type FailureDecision, type RetryPolicy } from '../domain/delivery.js';
 import { messageIdOf, signPayload } from '../domain/signature.js';
 import { inTransaction, type Pool } from '../storage/database.js';
 import {
@@ -40,6 +40,12 @@ export interface BackgroundJob {
 // Deliveries sent per webhook per claim: amortises the claim and the outcome
 // transaction over many deliveries while keeping one webhook from hogging a lane.
 const deliveriesPerClaim = 100;
+
+interface SentBatch {
+  attempts: AttemptRecord[];
+  delivered: number[];
+  failed: { delivery: PendingDelivery; outcome: FailedAttempt; decision: FailureDecision; at: Date } | undefined;
+}
 
 export function newWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -154,85 +160,82 @@ export class DeliveryWorker {
     return claimed.length;
   }
 
-  /** Sends in order until one fails, the lease runs short, or the worker stops; then records. */
+  /** One claimed webhook: send in order, then record. Returns the attempts made. */
   private async deliverBatch(webhook: ClaimedWebhook, deliveries: PendingDelivery[], leaseUntil: Date): Promise<number> {
-    const attempts: AttemptRecord[] = [];
-    const delivered: number[] = [];
-    let failures = webhook.failureCount;
-    let failed: { delivery: PendingDelivery; outcome: Extract<AttemptOutcome, { succeeded: false }>; decision: Exclude<Decision, { kind: 'succeeded' }>; at: Date } | undefined;
+    const batch = await this.sendInOrder(webhook, deliveries, leaseUntil);
+    const deactivated = await this.record(webhook, batch);
+    if (deactivated && batch.failed) {
+      this.observer.webhookDeactivated(deactivated.reason);
+      this.log.warn({ worker: this.id, webhook: webhook.id, deactivation: deactivated.deactivation, reason: deactivated.reason, failureCount: batch.failed.decision.failureCount }, 'webhook deactivated');
+    }
+    return batch.attempts.length;
+  }
 
+  /** Sends until one fails, the lease runs short, or the worker stops. */
+  private async sendInOrder(webhook: ClaimedWebhook, deliveries: PendingDelivery[], leaseUntil: Date): Promise<SentBatch> {
+    const batch: SentBatch = { attempts: [], delivered: [], failed: undefined };
+    let failures = webhook.failureCount;
     for (const delivery of deliveries) {
       const now = this.clock.now();
       // Never start a request that could outlive the lease: another worker would send it again.
       if (this.stopping || leaseUntil.getTime() - now.getTime() < this.options.deliveryTimeoutMs + 1000) break;
       const outcome = await this.send(webhook, delivery, now);
-      attempts.push({
-        deliveryId: delivery.id, webhookId: webhook.id, attemptedAt: now, durationMs: outcome.durationMs,
-        statusCode: outcome.statusCode, succeeded: outcome.succeeded,
-        failureClass: outcome.succeeded ? null : outcome.failureClass, error: outcome.succeeded ? null : outcome.error, worker: this.id,
-      });
-      const decision = decideAfterAttempt(failures, outcome, now, this.options);
       this.observer.deliveryAttempt(outcome);
-      this.log.info(
-        {
-          worker: this.id, webhook: webhook.id, delivery: delivery.id, event: delivery.event, status: outcome.statusCode,
-          ms: Math.round(outcome.durationMs), decision: decision.kind,
-          ...(outcome.succeeded ? {} : { failureClass: outcome.failureClass, error: outcome.error, failureCount: 'failureCount' in decision ? decision.failureCount : undefined }),
-        },
-        'delivery attempt',
-      );
-      if (decision.kind === 'succeeded' || outcome.succeeded) {
-        // (outcome.succeeded is implied by the decision; stated for the type checker)
+      batch.attempts.push({
+        deliveryId: delivery.id, webhookId: webhook.id, attemptedAt: now, durationMs: outcome.durationMs, statusCode: outcome.statusCode,
+        succeeded: outcome.succeeded, failureClass: outcome.succeeded ? null : outcome.failureClass, error: outcome.succeeded ? null : outcome.error,
+        worker: this.id,
+      });
+      const line = { worker: this.id, webhook: webhook.id, delivery: delivery.id, event: delivery.event, status: outcome.statusCode, ms: Math.round(outcome.durationMs) };
+      if (outcome.succeeded) {
+        this.log.info({ ...line, decision: 'succeeded' }, 'delivery attempt');
         failures = 0;
-        delivered.push(delivery.id);
+        batch.delivered.push(delivery.id);
         continue;
       }
-      failed = { delivery, outcome, decision, at: now };
+      const decision = decideAfterFailure(failures, outcome, now, this.options);
+      this.log.info({ ...line, decision: decision.kind, failureClass: outcome.failureClass, error: outcome.error, failureCount: decision.failureCount }, 'delivery attempt');
+      batch.failed = { delivery, outcome, decision, at: now };
       break;
     }
+    return batch;
+  }
 
-    await inTransaction(this.pool, async (tx) => {
+  /**
+   * Records a batch in one transaction, only while this worker holds the
+   * webhook's lease. Returns the deactivation when the batch caused one.
+   */
+  private record(webhook: ClaimedWebhook, batch: SentBatch): Promise<{ deactivation: number; reason: string } | undefined> {
+    return inTransaction(this.pool, async (tx) => {
       if (!(await holdsLease(tx, webhook.id, this.id))) {
         this.log.warn({ worker: this.id, webhook: webhook.id }, 'lease lost before recording; another worker took over');
-        return;
+        return undefined;
       }
       const now = this.clock.now();
-      await markDeliveriesDelivered(tx, delivered, now);
-      await insertAttempts(tx, attempts);
-      if (!failed) {
-        await releaseHealthyWebhook(tx, webhook.id, delivered.length > 0, now);
-        return;
-      }
+      await markDeliveriesDelivered(tx, batch.delivered, now);
+      await insertAttempts(tx, batch.attempts);
+      const { failed } = batch;
+      if (!failed || batch.delivered.length > 0) await releaseHealthyWebhook(tx, webhook.id, batch.delivered.length > 0, now);
+      if (!failed) return undefined;
       await countDeliveryAttempt(tx, failed.delivery.id);
-      if (delivered.length > 0) await releaseHealthyWebhook(tx, webhook.id, true, now);
       const failure = { failureCount: failed.decision.failureCount, lastError: failed.outcome.error, failedAt: failed.at };
       if (failed.decision.kind === 'retry') {
         await releaseFailingWebhook(tx, webhook.id, { ...failure, nextAttemptAt: failed.decision.nextAttemptAt });
-        return;
+        return undefined;
       }
       const { deactivation, firstFailureAt } = await deactivateWebhook(tx, webhook.id, failure);
-      await insertDeactivationNotification(
-        tx,
-        {
-          accountId: webhook.accountId,
-          webhookId: webhook.id,
-          deactivation,
-          details: {
-            reason: failed.decision.reason,
-            lastError: failed.outcome.error,
-            failureClass: failed.outcome.failureClass,
-            statusCode: failed.outcome.statusCode,
-            failureCount: failed.decision.failureCount,
-            firstFailureAt: firstFailureAt.toISOString(),
-            deactivatedAt: failed.at.toISOString(),
-          },
-        },
-        now,
-      );
-      this.observer.webhookDeactivated(failed.decision.reason);
-      this.log.warn({ worker: this.id, webhook: webhook.id, deactivation, reason: failed.decision.reason, failureCount: failed.decision.failureCount }, 'webhook deactivated');
+      const details = {
+        reason: failed.decision.reason,
+        lastError: failed.outcome.error,
+        failureClass: failed.outcome.failureClass,
+        statusCode: failed.outcome.statusCode,
+        failureCount: failed.decision.failureCount,
+        firstFailureAt: firstFailureAt.toISOString(),
+        deactivatedAt: failed.at.toISOString(),
+      };
+      await insertDeactivationNotification(tx, { accountId: webhook.accountId, webhookId: webhook.id, deactivation, details }, now);
+      return { deactivation, reason: failed.decision.reason };
     });
-    return attempts.length;
   }
 
   private send(webhook: ClaimedWebhook, delivery: PendingDelivery, now: Date): Promise<AttemptOutcome> {
