@@ -2,26 +2,8 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.js';
 import type { ReactivationService } from '../../services/reactivation.js';
 import type { WebHookWithAccount } from '../../storage/webhooksStore.js';
+import { escapeHtml, formatUtc, setPageSecurityHeaders, type Language } from '../html.js';
 
-type Language = 'de' | 'en';
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-function formatDate(date: Date, language: Language): string {
-  return `${new Intl.DateTimeFormat(language === 'de' ? 'de-DE' : 'en-GB', { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' }).format(date)} UTC`;
-}
-
-// No scripts, no framing, no referrer (the URL holds the token), nothing cached.
-function securityHeaders(res: Response): void {
-  res.set({
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-    'x-content-type-options': 'nosniff',
-    'cache-control': 'no-store',
-  });
-}
 
 function page(language: Language, title: string, body: string): string {
   return `<!DOCTYPE html>
@@ -49,7 +31,7 @@ function details(webhook: WebHookWithAccount, language: Language, extra: Array<[
     [de ? 'Name (app)' : 'Name (app)', webhook.app],
     [de ? 'Ereignis' : 'Event', webhook.event],
     ['URL', webhook.url],
-    ...(webhook.deactivatedAt ? [[de ? 'Deaktiviert am' : 'Deactivated on', formatDate(webhook.deactivatedAt, language)] as [string, string]] : []),
+    ...(webhook.deactivatedAt ? [[de ? 'Deaktiviert am' : 'Deactivated on', formatUtc(webhook.deactivatedAt, language)] as [string, string]] : []),
     ...(webhook.lastError ? [[de ? 'Letzter Fehler' : 'Last error', webhook.lastError] as [string, string]] : []),
     ...extra,
   ];
@@ -72,7 +54,7 @@ export function reactivationPage(service: ReactivationService, log: Logger): Rou
   const router = express.Router();
 
   router.get('/webhooks/reactivate', async (req: Request, res: Response) => {
-    securityHeaders(res);
+    setPageSecurityHeaders(res, { ownScripts: false });
     const token = typeof req.query.token === 'string' ? req.query.token : '';
     const view = await service.inspect(token);
     if (view.state === 'invalid') {
@@ -84,7 +66,7 @@ export function reactivationPage(service: ReactivationService, log: Logger): Rou
     const de = language === 'de';
     const n = webhook.bufferedEvents;
     const replayChecked = req.query.replay === '1';
-    const buffered = de ? `${n} (bis ${formatDate(view.bufferUntil, language)} werden neue gespeichert)` : `${n} (new ones are kept until ${formatDate(view.bufferUntil, language)})`;
+    const buffered = de ? `${n} (bis ${formatUtc(view.bufferUntil, language)} werden neue gespeichert)` : `${n} (new ones are kept until ${formatUtc(view.bufferUntil, language)})`;
     const choice = n > 0
       ? `<label><input type="checkbox" name="replay" value="1"${replayChecked ? ' checked' : ''}> ${escapeHtml(de ? `Die ${n} gepufferten Ereignisse nach der Reaktivierung senden (sonst werden sie verworfen)` : `Send the ${n} buffered events after reactivation (otherwise they are discarded)`)}</label>`
       : `<p>${escapeHtml(de ? 'Es sind keine Ereignisse gepuffert.' : 'No events are buffered.')}</p>`;
@@ -106,7 +88,7 @@ ${choice}
   });
 
   router.post('/webhooks/reactivate', express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }), async (req: Request, res: Response) => {
-    securityHeaders(res);
+    setPageSecurityHeaders(res, { ownScripts: false });
     const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
     const result = await service.confirm(field('token'), field('csrf'), field('replay') === '1');
     if (result.state === 'invalid') {

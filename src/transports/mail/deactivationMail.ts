@@ -1,6 +1,8 @@
 import type { FailureClass } from '../../domain/delivery.js';
 
-export type Language = 'de' | 'en';
+import { escapeHtml, formatUtc, type Language } from '../html.js';
+
+export type { Language };
 
 export interface DeactivationMailData {
   language: Language;
@@ -24,13 +26,6 @@ export interface RenderedMail {
   subject: string;
   text: string;
   html: string;
-}
-
-function formatDate(date: Date, language: Language): string {
-  const text = new Intl.DateTimeFormat(language === 'de' ? 'de-DE' : 'en-GB', {
-    timeZone: 'UTC', day: 'numeric', month: language === 'de' ? '2-digit' : 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
-  }).format(date);
-  return `${text} UTC`;
 }
 
 const failureNames: Record<Language, Record<string, string>> = {
@@ -87,14 +82,10 @@ export function hintFor(data: Pick<DeactivationMailData, 'failureClass' | 'statu
   }
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
 /** The texts of the e-mail, German or English; every value is escaped in the HTML part. */
 function wording(data: DeactivationMailData) {
   const de = data.language === 'de';
-  const date = (d: Date) => formatDate(d, data.language);
+  const date = (d: Date) => formatUtc(d, data.language);
   const { app, event, url, id } = data.webhook;
   const n = data.bufferedEvents;
   const why = data.reason === 'gone'

@@ -7,11 +7,9 @@ import { eventNames } from '../../../domain/webhook.js';
 import { passwordPlaceholder, requestEnvelopeFor, sampleCode, sampleLanguages, type SampleCall, type SampleLanguage } from './sampleCode.js';
 import { readFunctionDocs, type DemoLanguage, type FunctionDoc } from './wsdlCatalog.js';
 import { demoScript } from './demoScript.js';
+import { escapeHtml, setPageSecurityHeaders } from '../../html.js';
 import type { Observer } from '../../../services/observer.js';
 import { requestLog } from '../requestLog.js';
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const maxValueLength = 10_000;
 const languageNames: Record<DemoLanguage, string> = { en: 'English', de: 'Deutsch' };
@@ -86,16 +84,6 @@ function languageOf(value: unknown): DemoLanguage {
   return value === 'de' ? 'de' : 'en';
 }
 
-function securityHeaders(res: Response): void {
-  res.set({
-    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-    'x-content-type-options': 'nosniff',
-    'cache-control': 'no-store',
-  });
-}
-
 /**
  * GET /webservicedemo: the four functions with their WSDL documentation, a form
  * each, and sample code; POST runs the call through the same code as POST /soap.
@@ -112,12 +100,12 @@ export function webservicedemo(webservice: Webservice, log: Logger, observer: Ob
 
   router.get('/webservicedemo', (req: Request, res: Response) => {
     const fn = typeof req.query.fn === 'string' && isFunctionName(req.query.fn) ? req.query.fn : 'CreateWebHook';
-    securityHeaders(res);
+    setPageSecurityHeaders(res, { ownScripts: true });
     res.type('html').send(render(languageOf(req.query.lang), fn, {}, false, undefined, []));
   });
 
   router.post('/webservicedemo', express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 20 }), async (req: Request, res: Response) => {
-    securityHeaders(res);
+    setPageSecurityHeaders(res, { ownScripts: true });
     const language = languageOf(req.body?.lang);
     const fn = String(req.body?.fn ?? '');
     if (!isFunctionName(fn)) {
