@@ -13,7 +13,8 @@ describe('delivery with several workers and faults', function () {
   let receiver: TestReceiver;
   let account: TestAccount;
   const extraApps: Application[] = [];
-  const env = { ALLOW_PRIVATE_TARGETS: '1', LEASE_SECONDS: '3', DELIVERY_TIMEOUT_MS: '1500', POLL_INTERVAL_MS: '20' };
+  // 8 lanes a worker: no single worker can take all 50 webhooks of the first test at once.
+  const env = { ALLOW_PRIVATE_TARGETS: '1', LEASE_SECONDS: '3', DELIVERY_TIMEOUT_MS: '1500', POLL_INTERVAL_MS: '20', WORKER_CONCURRENCY: '8' };
 
   before(async () => {
     service = await startService(env);
