@@ -28,8 +28,7 @@ const addressLimitFactor = 5;
  * does. A slow hash per call would cap the service at a few dozen calls per
  * second, so a verified pair is remembered for a short time, keyed by an HMAC
  * with a per-process random key, so the cache holds no password. Entries live
- * credentialCacheSeconds; a password change made through this process drops
- * them at once (forgetAccount), one made elsewhere takes effect within that time.
+ * credentialCacheSeconds, so a changed password takes effect within that time.
  */
 export class Authenticator {
   private readonly cacheKey = randomBytes(32);
@@ -72,11 +71,6 @@ export class Authenticator {
       this.verified.set(key, { account, expiresAt: now.getTime() + this.options.credentialCacheSeconds * 1000 });
     }
     return account;
-  }
-
-  /** Forgets what this process verified for an account whose password changed. */
-  forgetAccount(accountId: number): void {
-    for (const [key, entry] of this.verified) if (entry.account.id === accountId) this.verified.delete(key);
   }
 }
 

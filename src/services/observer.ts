@@ -12,10 +12,3 @@ export interface Observer {
   notification(sent: boolean): void;
 }
 
-export const quietObserver: Observer = {
-  webserviceCall: () => undefined,
-  deliveryAttempt: () => undefined,
-  webhookDeactivated: () => undefined,
-  leasesTaken: () => undefined,
-  notification: () => undefined,
-};

@@ -32,14 +32,6 @@ export async function findAccountByUsername(db: Queryable, username: string): Pr
   return rows[0] ? toAccount(rows[0]) : undefined;
 }
 
-export async function findAccountById(db: Queryable, id: number): Promise<AccountRecord | undefined> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    'select a.id, a.username, a.password_hash, a.email, a.language from accounts a where a.id = ?',
-    [id],
-  );
-  return rows[0] ? toAccount(rows[0]) : undefined;
-}
-
 /** Serialises changes to one account's webhooks (the per-account limit). */
 export async function lockAccount(db: Queryable, id: number): Promise<void> {
   await db.query('select a.id from accounts a where a.id = ? for update', [id]);
