@@ -51,14 +51,21 @@ export interface WebHookFilter {
   event?: string;
 }
 
+// One fixed statement per combination of filters, so that each can use its index.
+const listStatements = {
+  none: `select ${webhookColumns} from webhooks w where w.account_id = ? order by w.id`,
+  app: `select ${webhookColumns} from webhooks w where w.account_id = ? and w.app = ? order by w.id`,
+  event: `select ${webhookColumns} from webhooks w where w.account_id = ? and w.event = ? order by w.id`,
+  both: `select ${webhookColumns} from webhooks w where w.account_id = ? and w.app = ? and w.event = ? order by w.id`,
+};
+
 export async function listWebhooks(pool: Pool, accountId: number, filter: WebHookFilter): Promise<WebHook[]> {
-  const rows = await selectRows(
-    pool,
-    `select ${webhookColumns} from webhooks w
-     where w.account_id = ? and (? is null or w.app = ?) and (? is null or w.event = ?)
-     order by w.id`,
-    [accountId, filter.app ?? null, filter.app ?? null, filter.event ?? null, filter.event ?? null],
-  );
+  const { app, event } = filter;
+  const rows =
+    app !== undefined && event !== undefined ? await selectRows(pool, listStatements.both, [accountId, app, event])
+    : app !== undefined ? await selectRows(pool, listStatements.app, [accountId, app])
+    : event !== undefined ? await selectRows(pool, listStatements.event, [accountId, event])
+    : await selectRows(pool, listStatements.none, [accountId]);
   return rows.map(toWebHook);
 }
 
