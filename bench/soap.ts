@@ -17,9 +17,12 @@ export async function benchSoap(seconds: number): Promise<string[]> {
     const values = Array.from({ length: 10 }, (_, i) => [rows[0].id, `app${i}`, 'optin_finalized', `https://hooks.example.com/${i}`, 'whsec_x', new Date()]);
     await pool.query('insert into webhooks (account_id, app, event, url, secret, created_at) values ?', [values]);
 
-    const service = await startChild(['service', database.url]);
+    // BENCH_DATABASE_SOCKET=/run/mysqld/mysqld.sock: the service reaches MariaDB over its Unix socket.
+    const socket = process.env.BENCH_DATABASE_SOCKET;
+    const serviceUrl = socket ? `mysql://root@localhost/${database.name}?socket=${encodeURIComponent(socket)}` : database.url;
+    const service = await startChild(['service', serviceUrl]);
     const bare = await startChild(['bare']);
-    const bareDb = await startChild(['bare-db', database.url]);
+    const bareDb = await startChild(['bare-db', serviceUrl]);
     const call = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetWebHooks xmlns="urn:newsletter-webhooks"><username>bench</username><password>bench-password</password></GetWebHooks></soap:Body></soap:Envelope>`;
     const tenWebhooks = (status: number, text: string) => status === 200 && text.includes('<error>0</error>') && text.split('<WebHook>').length === 11;
     const lines: string[] = [];

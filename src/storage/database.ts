@@ -18,6 +18,9 @@ export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
     connection: {
       host: url.hostname,
       port: url.port ? Number(url.port) : 3306,
+      // ?socket=/run/mysqld/mysqld.sock: a database on the same machine over its Unix
+      // socket, which costs the kernel far less per query than loopback TCP.
+      socketPath: url.searchParams.get('socket') ?? undefined,
       user: decodeURIComponent(url.username || 'root'),
       password: decodeURIComponent(url.password),
       // All times are UTC, in the database as in the code.
