@@ -215,8 +215,10 @@ export class DeliveryWorker {
       await markDeliveriesDelivered(tx, batch.delivered, now);
       await insertAttempts(tx, batch.attempts);
       const { failed } = batch;
-      if (!failed || batch.delivered.length > 0) await releaseHealthyWebhook(tx, webhook.id, batch.delivered.length > 0, now);
-      if (!failed) return undefined;
+      if (!failed) {
+        await releaseHealthyWebhook(tx, webhook.id, batch.delivered.length > 0, now);
+        return undefined;
+      }
       await countDeliveryAttempt(tx, failed.delivery.id);
       const failure = { failureCount: failed.decision.failureCount, lastError: failed.outcome.error, failedAt: failed.at };
       if (failed.decision.kind === 'retry') {

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import { readReportedEvent, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
-import { accountIdsByUsername, countDroppedEvent, fanOutEvent, insertEvent, lockMatchingWebhooks, markWebhooksDue } from '../storage/eventsStore.js';
+import { accountIdsByUsername, fanOutEvent, insertEvent, touchWebhooksForEvent } from '../storage/eventsStore.js';
 import { claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
 
 export interface IntakeOptions {
@@ -58,10 +58,8 @@ export class EventIntake {
     const bufferSince = new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000);
     // Webhook rows first, deliveries second: the worker, activation and
     // deletion lock in the same order, so none of them deadlock with intake.
-    await lockMatchingWebhooks(tx, stored);
+    await touchWebhooksForEvent(tx, stored, bufferSince, now);
     const id = await insertEvent(tx, stored, now);
-    await markWebhooksDue(tx, stored, now);
-    await countDroppedEvent(tx, stored, bufferSince);
     const deliveries = await fanOutEvent(tx, id, stored, bufferSince, now);
     return { id, deliveries };
   }

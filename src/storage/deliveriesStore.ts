@@ -112,6 +112,10 @@ export async function releaseHealthyWebhook(tx: Queryable, webhookId: number, re
   );
 }
 
+// A run of failures starts with its first one (a success in between resets the
+// count to 0), so failure_count = 1 dates the run anew.
+const setFirstFailureAt = 'w.first_failure_at = if(? = 1, ?, coalesce(w.first_failure_at, ?))';
+
 /** After a failed attempt: back off until nextAttemptAt. */
 export async function releaseFailingWebhook(
   tx: Queryable,
@@ -120,9 +124,9 @@ export async function releaseFailingWebhook(
 ): Promise<void> {
   await tx.query(
     `update webhooks w set w.locked_by = null, w.locked_until = null, w.failure_count = ?, w.last_error = ?,
-       w.first_failure_at = coalesce(w.first_failure_at, ?), w.due_at = ?
+       ${setFirstFailureAt}, w.due_at = ?
      where w.id = ?`,
-    [failure.failureCount, failure.lastError.slice(0, 500), failure.failedAt, failure.nextAttemptAt, webhookId],
+    [failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, failure.nextAttemptAt, webhookId],
   );
 }
 
@@ -138,9 +142,9 @@ export async function deactivateWebhook(
   await tx.query(
     `update webhooks w set w.active = 0, w.deactivated_at = ?, w.deactivations = w.deactivations + 1,
        w.locked_by = null, w.locked_until = null, w.due_at = null, w.failure_count = ?, w.last_error = ?,
-       w.first_failure_at = coalesce(w.first_failure_at, ?)
+       ${setFirstFailureAt}
      where w.id = ?`,
-    [failure.failedAt, failure.failureCount, failure.lastError.slice(0, 500), failure.failedAt, webhookId],
+    [failure.failedAt, failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, webhookId],
   );
   await tx.query("update deliveries set status = 'buffered' where webhook_id = ? and status = 'pending'", [webhookId]);
   const [rows] = await tx.query<RowDataPacket[]>('select w.deactivations, w.first_failure_at from webhooks w where w.id = ?', [webhookId]);

@@ -23,12 +23,20 @@ export async function insertEvent(db: Queryable, event: StoredEvent, now: Date):
 }
 
 /**
- * Locks the webhooks an event goes to, so that fan-out sees their state as
- * committed by an activation or deactivation running at the same moment (an
- * event must not be buffered for a webhook that has just been activated).
+ * One statement for every webhook the event goes to: it locks them all, so
+ * that fan-out sees the state an activation or deactivation running at the
+ * same moment commits; makes the active ones due now (unless they wait out a
+ * backoff); and counts the event as dropped for those deactivated before the
+ * buffer window.
  */
-export async function lockMatchingWebhooks(db: Queryable, event: StoredEvent): Promise<void> {
-  await db.query('select w.id from webhooks w where w.account_id = ? and w.event = ? for update', [event.accountId, event.event]);
+export async function touchWebhooksForEvent(db: Queryable, event: StoredEvent, bufferSince: Date, now: Date): Promise<void> {
+  await db.query(
+    `update webhooks w
+     set w.due_at = if(w.active = 1, coalesce(w.due_at, ?), w.due_at),
+         w.dropped_events = w.dropped_events + if(w.active = 0 and w.deactivated_at < ?, 1, 0)
+     where w.account_id = ? and w.event = ?`,
+    [now, bufferSince, event.accountId, event.event],
+  );
 }
 
 /**
@@ -45,23 +53,6 @@ export async function fanOutEvent(db: Queryable, eventId: number, event: StoredE
     [eventId, event.occurredAt, now, event.accountId, event.event, bufferSince],
   );
   return result.affectedRows;
-}
-
-/** Events for webhooks deactivated longer than the buffer window are counted, not kept. */
-export async function countDroppedEvent(db: Queryable, event: StoredEvent, bufferSince: Date): Promise<void> {
-  await db.query(
-    `update webhooks w set w.dropped_events = w.dropped_events + 1
-     where w.account_id = ? and w.event = ? and w.active = 0 and w.deactivated_at < ?`,
-    [event.accountId, event.event, bufferSince],
-  );
-}
-
-/** Active webhooks with a new delivery become due now, unless they wait out a backoff already. */
-export async function markWebhooksDue(db: Queryable, event: StoredEvent, now: Date): Promise<void> {
-  await db.query(
-    'update webhooks w set w.due_at = coalesce(w.due_at, ?) where w.account_id = ? and w.event = ? and w.active = 1',
-    [now, event.accountId, event.event],
-  );
 }
 
 /** Payloads no delivery needs any more: every delivery of the event is finished (or there was none). */

@@ -1,7 +1,8 @@
 import type { Logger } from '../logger.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import type { WebHook } from '../domain/webhook.js';
-import type { Outcome } from '../services/webservice.js';
+import type { Observer } from '../services/observer.js';
+import type { Caller, FunctionName, Outcome, Webservice } from '../services/webservice.js';
 
 /** The webservice's answer as both transports send it: error, message, result. */
 export interface Answer {
@@ -51,4 +52,27 @@ export function errorAnswer(error: unknown, log: Logger, context: Record<string,
   if (error instanceof ApiError) return { error: error.code, message: error.message };
   log.error({ ...context, err: error }, 'internal error in webservice call');
   return { error: ErrorCode.internal, message: 'internal error' };
+}
+
+/**
+ * One webservice function as a transport runs it: the answer (never a throw),
+ * counted in the metrics and logged in one line without parameters.
+ */
+export async function answerCall(
+  webservice: Webservice,
+  call: { transport: 'soap' | 'json'; fn: FunctionName; params: Record<string, unknown>; caller: Caller },
+  log: Logger,
+  observer: Observer,
+): Promise<Answer> {
+  const started = performance.now();
+  let answer: Answer;
+  try {
+    const outcome = await webservice.call(call.fn, call.params, call.caller);
+    answer = { error: 0, message: outcome.message, result: wireResult(outcome) };
+  } catch (error) {
+    answer = errorAnswer(error, log, { transport: call.transport, function: call.fn });
+  }
+  observer.webserviceCall(call.transport, call.fn, answer.error);
+  log.info({ transport: call.transport, function: call.fn, error: answer.error, ms: Math.round(performance.now() - started) }, 'webservice call');
+  return answer;
 }

@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.js';
 import { functionNames, type Webservice } from '../../services/webservice.js';
-import { errorAnswer, wireResult, type Answer } from '../answer.js';
+import { answerCall } from '../answer.js';
 import type { Observer } from '../../services/observer.js';
 import { requestLog } from './requestLog.js';
 
@@ -21,16 +21,8 @@ export function jsonEndpoint(webservice: Webservice, log: Logger, observer: Obse
       return;
     }
     const params = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {};
-    let answer: Answer;
-    try {
-      const outcome = await webservice.call(name, params, { address: req.ip });
-      answer = { error: 0, message: outcome.message, result: wireResult(outcome) };
-    } catch (error) {
-      answer = errorAnswer(error, requestLog(res, log), { transport: 'json', function: name });
-    }
+    const answer = await answerCall(webservice, { transport: 'json', fn: name, params, caller: { address: req.ip } }, requestLog(res, log), observer);
     res.json(answer);
-    observer.webserviceCall('json', name, answer.error);
-    requestLog(res, log).info({ transport: 'json', function: name, error: answer.error }, 'webservice call');
   });
   return router;
 }

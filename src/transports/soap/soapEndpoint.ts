@@ -3,7 +3,7 @@ import type { Logger } from '../../logger.js';
 import type { Caller, Webservice } from '../../services/webservice.js';
 import type { Observer } from '../../services/observer.js';
 import { requestLog } from '../http/requestLog.js';
-import { errorAnswer, wireResult, type Answer } from '../answer.js';
+import { answerCall } from '../answer.js';
 import { parseSoapRequest, SoapFault } from './soapRequest.js';
 import { renderFault, renderResponse } from './soapResponse.js';
 
@@ -25,7 +25,6 @@ export async function processSoapRequest(
   body: string,
   caller: Caller,
 ): Promise<{ status: number; xml: string }> {
-  const started = performance.now();
   let call;
   try {
     call = parseSoapRequest(body);
@@ -34,15 +33,7 @@ export async function processSoapRequest(
     log.info({ transport: 'soap', fault: error.faultCode, reason: error.message }, 'soap request refused');
     return { status: error.httpStatus, xml: renderFault(error.faultCode, error.message) };
   }
-  let answer: Answer;
-  try {
-    const outcome = await webservice.call(call.function, call.params, caller);
-    answer = { error: 0, message: outcome.message, result: wireResult(outcome) };
-  } catch (error) {
-    answer = errorAnswer(error, log, { transport: 'soap', function: call.function });
-  }
-  observer.webserviceCall('soap', call.function, answer.error);
-  log.info({ transport: 'soap', function: call.function, error: answer.error, ms: Math.round(performance.now() - started) }, 'webservice call');
+  const answer = await answerCall(webservice, { transport: 'soap', fn: call.function, params: call.params, caller }, log, observer);
   return { status: 200, xml: renderResponse(call.function, answer) };
 }
 
