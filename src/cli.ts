@@ -7,7 +7,7 @@ import { Application, NotReadyError } from './main.js';
 import { createAccount } from './services/accounts.js';
 import { ApiError } from './domain/errors.js';
 import { migrate } from './storage/migrator.js';
-import { recentAttempts } from './storage/deliveriesStore.js';
+import { recentAttempts } from './storage/attemptsStore.js';
 
 const usage = `usage: webhooks <command> [options]
 

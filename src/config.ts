@@ -1,5 +1,7 @@
 // The one place configuration is read. Every option has a default that works on
-// a developer machine with a local MariaDB/MySQL; docs/configuration.md lists them.
+// a developer machine with a local MariaDB/MySQL; README.md lists them. Values
+// that cannot work, alone or together, are refused here with one line that
+// names the variables and what would work.
 
 export interface Config {
   databaseUrl: string;
@@ -21,6 +23,8 @@ export interface Config {
   leaseSeconds: number;
   pollIntervalMs: number;
   workerConcurrency: number;
+  accountConcurrency: number;
+  webhookParallelism: number;
   maxWebhooksPerAccount: number;
   maxRequestBytes: number;
   maxPayloadBytes: number;
@@ -100,6 +104,18 @@ function databaseUrl(raw: string | undefined): string {
   return text;
 }
 
+// A lease is renewed every quarter of its length and an attempt starts only if
+// its deadline ends a clock margin before the lease does.
+function checkLease(leaseSeconds: number, deliveryTimeoutMs: number): void {
+  const needed = 2 * (deliveryTimeoutMs + 1000);
+  if (leaseSeconds * 1000 >= needed) return;
+  const longestTimeout = Math.floor(leaseSeconds * 500 - 1000);
+  throw new ConfigError(
+    `LEASE_SECONDS=${leaseSeconds} cannot work with DELIVERY_TIMEOUT_MS=${deliveryTimeoutMs}: a lease must last twice an attempt plus 1 s; ` +
+      `set LEASE_SECONDS to at least ${Math.ceil(needed / 1000)}` + (longestTimeout > 0 ? ` or DELIVERY_TIMEOUT_MS to at most ${longestTimeout}` : ''),
+  );
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0);
   const host = env.HOST || '127.0.0.1';
@@ -109,6 +125,35 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (env.NODE_ENV === 'production' && tokenSecret === undefined) {
     throw new ConfigError('TOKEN_SECRET must be set when NODE_ENV=production, so that reactivation links survive a database restore');
+  }
+  const deliveryTimeoutMs = integer(env, 'DELIVERY_TIMEOUT_MS', 10000, 1);
+  const leaseSeconds = positiveNumber(env, 'LEASE_SECONDS', 30);
+  checkLease(leaseSeconds, deliveryTimeoutMs);
+  const workerConcurrency = integer(env, 'WORKER_CONCURRENCY', 256, 1);
+  const accountConcurrency = integer(env, 'ACCOUNT_CONCURRENCY', Math.max(1, Math.floor(workerConcurrency / 4)), 1);
+  if (accountConcurrency > workerConcurrency) {
+    throw new ConfigError(
+      `ACCOUNT_CONCURRENCY=${accountConcurrency} is more than WORKER_CONCURRENCY=${workerConcurrency}: one account could take the whole worker; ` +
+        `set ACCOUNT_CONCURRENCY to at most ${workerConcurrency} (a quarter, ${Math.max(1, Math.floor(workerConcurrency / 4))}, leaves room for three others)`,
+    );
+  }
+  const webhookParallelism = integer(env, 'WEBHOOK_PARALLELISM', 8, 1);
+  const deactivateAfterFailures = integer(env, 'DEACTIVATE_AFTER_FAILURES', 8, 1);
+  const maxRequestBytes = integer(env, 'MAX_REQUEST_BYTES', 1024 * 1024, 1024);
+  const maxPayloadBytes = integer(env, 'MAX_PAYLOAD_BYTES', 256 * 1024, 16);
+  if (maxPayloadBytes > maxRequestBytes) {
+    throw new ConfigError(
+      `MAX_PAYLOAD_BYTES=${maxPayloadBytes} is more than MAX_REQUEST_BYTES=${maxRequestBytes}: such a payload could never arrive over HTTP; ` +
+        `raise MAX_REQUEST_BYTES to at least ${maxPayloadBytes} or lower MAX_PAYLOAD_BYTES`,
+    );
+  }
+  const bufferDays = positiveNumber(env, 'BUFFER_DAYS', 5);
+  const bufferRetentionDays = positiveNumber(env, 'BUFFER_RETENTION_DAYS', 30);
+  if (bufferRetentionDays < bufferDays) {
+    throw new ConfigError(
+      `BUFFER_RETENTION_DAYS=${bufferRetentionDays} is shorter than BUFFER_DAYS=${bufferDays}: events would be discarded while the buffer still takes new ones; ` +
+        `set BUFFER_RETENTION_DAYS to at least ${bufferDays}`,
+    );
   }
   return {
     databaseUrl: databaseUrl(env.DATABASE_URL),
@@ -122,17 +167,19 @@ export function loadConfig(env: Env = process.env): Config {
     tokenSecret,
     tokenTtlDays: positiveNumber(env, 'TOKEN_TTL_DAYS', 30),
     retryScheduleSeconds: retrySchedule(env.RETRY_SCHEDULE),
-    deactivateAfterFailures: integer(env, 'DEACTIVATE_AFTER_FAILURES', 8, 1),
-    bufferDays: positiveNumber(env, 'BUFFER_DAYS', 5),
-    bufferRetentionDays: positiveNumber(env, 'BUFFER_RETENTION_DAYS', 30),
+    deactivateAfterFailures,
+    bufferDays,
+    bufferRetentionDays,
     attemptRetentionDays: positiveNumber(env, 'ATTEMPT_RETENTION_DAYS', 30),
-    deliveryTimeoutMs: integer(env, 'DELIVERY_TIMEOUT_MS', 10000, 1),
-    leaseSeconds: positiveNumber(env, 'LEASE_SECONDS', 30),
+    deliveryTimeoutMs,
+    leaseSeconds,
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 100, 1),
-    workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 64, 1),
+    workerConcurrency,
+    accountConcurrency,
+    webhookParallelism,
     maxWebhooksPerAccount: integer(env, 'MAX_WEBHOOKS_PER_ACCOUNT', 100, 1),
-    maxRequestBytes: integer(env, 'MAX_REQUEST_BYTES', 1024 * 1024, 1024),
-    maxPayloadBytes: integer(env, 'MAX_PAYLOAD_BYTES', 256 * 1024, 16),
+    maxRequestBytes,
+    maxPayloadBytes,
     loginFailureLimit: integer(env, 'LOGIN_FAILURE_LIMIT', 10, 1),
     loginFailureWindowSeconds: integer(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 300, 1),
     credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 60, 0),

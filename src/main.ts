@@ -3,16 +3,19 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { Authenticator } from './services/authenticator.js';
-import { resolveWithDns, WebhookService, type ResolveHost } from './services/webhookService.js';
+import { WebhookService } from './services/webhookService.js';
 import { Webservice } from './services/webservice.js';
 import { EventIntake } from './services/eventIntake.js';
 import { DeliveryWorker, newWorkerId } from './services/deliveryWorker.js';
 import { Housekeeping } from './services/housekeeping.js';
-import { WebhookSender, type Sender } from './transports/outbound/webhookSender.js';
+import { WebhookSender } from './transports/outbound/webhookSender.js';
+import { createHostResolver } from './transports/outbound/hostResolver.js';
+import { JobSchedule } from './services/jobSchedule.js';
+import type { Mailer, ResolveHost, Sender } from './services/ports.js';
 import { intakeEndpoint } from './transports/http/intakeEndpoint.js';
 import { reactivationPage } from './transports/http/reactivationPage.js';
 import { webservicedemo } from './transports/http/webservicedemo/demoPage.js';
-import { LogMailer, SmtpMailer, type Mailer } from './transports/mail/mailer.js';
+import { LogMailer, SmtpMailer } from './transports/mail/mailer.js';
 import { NotificationService } from './services/notificationService.js';
 import { ReactivationService } from './services/reactivation.js';
 import { loadTokenKey } from './services/tokenKey.js';
@@ -46,6 +49,7 @@ export class Application {
   private mailer: Mailer | undefined;
   private readonly workers: DeliveryWorker[] = [];
   private readonly senders: Sender[] = [];
+  private readonly resolveHost: ResolveHost;
 
   constructor(
     readonly config: Config,
@@ -59,7 +63,8 @@ export class Application {
     // Work made in this process wakes this process's worker at once; other
     // processes' workers find it at their next poll.
     const wakeWorkers = () => this.workers.forEach((worker) => worker.notify());
-    this.webhooks = new WebhookService(this.pool, this.clock, config, dependencies.resolveHost ?? resolveWithDns, wakeWorkers);
+    this.resolveHost = dependencies.resolveHost ?? createHostResolver(Math.min(config.deliveryTimeoutMs, 5000));
+    this.webhooks = new WebhookService(this.pool, this.clock, config, this.resolveHost, wakeWorkers);
     this.webservice = new Webservice(this.authenticator, this.webhooks);
     this.intake = new EventIntake(this.pool, this.clock, config, wakeWorkers);
     this.reactivation = new ReactivationService(this.pool, this.clock, this.webhooks, () => this.tokenKey(), config.bufferDays);
@@ -84,11 +89,11 @@ export class Application {
     const sender = this.dependencies.sender ?? new WebhookSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets });
     if (!this.dependencies.sender) this.senders.push(sender);
     const workerId = id ?? newWorkerId();
-    const jobs = [
-      { name: 'outbox', run: () => this.intake.drainOutbox() },
+    const jobs = new JobSchedule([
+      { name: 'outbox', intervalMs: this.config.pollIntervalMs, run: () => this.intake.drainOutbox() },
       new NotificationService(this.pool, this.clock, this.notificationMailer(), () => this.tokenKey(), this.log, this.metrics, this.config, workerId),
       new Housekeeping(this.pool, this.clock, this.config),
-    ];
+    ], this.log);
     const worker = new DeliveryWorker(this.pool, this.clock, sender, this.log, this.metrics, this.config, jobs, workerId);
     this.workers.push(worker);
     return worker;
@@ -141,7 +146,7 @@ export class Application {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.stop()));
     await Promise.all(this.senders.map((sender) => sender.close()));
-    this.mailer?.close();
+    this.mailer?.abort();
     await this.pool.end();
   }
 }

@@ -110,5 +110,23 @@ describe('the webhooks command line', function () {
     }).catch((error) => error);
     expect(stderr.trim()).to.equal('webhooks: DATABASE_URL must look like mysql://user:password@host:3306/database (scheme mysql, with a database name)');
   });
+
+  it('refuses settings that cannot work together, with one line naming them and what would work', async () => {
+    const refused = async (env: Record<string, string>) => {
+      const result = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker', '--once'], {
+        env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env },
+        timeout: 20_000,
+      }).then(({ stderr }) => ({ code: 0, stderr }), (error: { code: number; stderr: string }) => error);
+      expect(result.code, JSON.stringify(env)).to.equal(1);
+      expect(result.stderr.trim().split('\n'), 'one line').to.have.length(1);
+      return result.stderr.trim();
+    };
+    expect(await refused({ LEASE_SECONDS: '3' })).to.equal(
+      'webhooks: LEASE_SECONDS=3 cannot work with DELIVERY_TIMEOUT_MS=10000: a lease must last twice an attempt plus 1 s; set LEASE_SECONDS to at least 22 or DELIVERY_TIMEOUT_MS to at most 500',
+    );
+    expect(await refused({ WORKER_CONCURRENCY: '4', ACCOUNT_CONCURRENCY: '10' })).to.match(/^webhooks: ACCOUNT_CONCURRENCY=10 is more than WORKER_CONCURRENCY=4: .* set ACCOUNT_CONCURRENCY to at most 4/);
+    expect(await refused({ BUFFER_DAYS: '10', BUFFER_RETENTION_DAYS: '7' })).to.match(/^webhooks: BUFFER_RETENTION_DAYS=7 is shorter than BUFFER_DAYS=10: .* at least 10$/);
+    expect(await refused({ MAX_PAYLOAD_BYTES: '2000000' })).to.match(/^webhooks: MAX_PAYLOAD_BYTES=2000000 is more than MAX_REQUEST_BYTES=1048576/);
+  });
 });
 

@@ -155,7 +155,7 @@ describe('delivery', () => {
     await worker.runOnce();
     expect(await getWebhook(account, hook.id)).to.include({ failureCount: 3, lastError: 'connection refused' });
     const [classes] = await service.app.pool.query<any[]>('select failure_class from attempts where webhook_id = ? order by id', [hook.id]);
-    expect(classes.map((row) => row.failure_class)).to.deep.equal(['redirect', 'timeout', 'connection_refused']);
+    expect(classes.map((row) => row.failure_class)).to.deep.equal(['redirect', 'response_timeout', 'connection_refused']);
   });
 
   describe('after deactivation', () => {

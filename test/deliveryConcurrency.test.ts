@@ -14,7 +14,7 @@ describe('delivery with several workers and faults', function () {
   let account: TestAccount;
   const extraApps: Application[] = [];
   // 8 lanes a worker: no single worker can take all 50 webhooks of the first test at once.
-  const env = { ALLOW_PRIVATE_TARGETS: '1', LEASE_SECONDS: '3', DELIVERY_TIMEOUT_MS: '1500', POLL_INTERVAL_MS: '20', WORKER_CONCURRENCY: '8' };
+  const env = { ALLOW_PRIVATE_TARGETS: '1', LEASE_SECONDS: '4', DELIVERY_TIMEOUT_MS: '1000', POLL_INTERVAL_MS: '20', WORKER_CONCURRENCY: '8' };
 
   before(async () => {
     service = await startService(env);
@@ -106,7 +106,7 @@ describe('delivery with several workers and faults', function () {
     await new Promise((resolve) => child.once('exit', resolve));
     const worker = anotherProcess().createWorker();
     expect(await worker.runOnce()).to.equal(0); // the dead worker's lease still stands
-    await new Promise((resolve) => setTimeout(resolve, 3200));
+    await new Promise((resolve) => setTimeout(resolve, 4200));
     expect(await worker.runOnce()).to.equal(3);
     expect(receiver.receipts.map((r) => JSON.parse(r.body).n)).to.deep.equal([0, 0, 1, 2]);
     expect(receiver.ids()[0]).to.equal(receiver.ids()[1]); // the same webhook-id: the receiver can deduplicate

@@ -9,7 +9,7 @@ describe('SOAP requests that are not calls of ours', () => {
   let account: TestAccount;
 
   before(async () => {
-    service = await startService({ MAX_REQUEST_BYTES: '65536' });
+    service = await startService({ MAX_REQUEST_BYTES: '65536', MAX_PAYLOAD_BYTES: '65536' });
     account = await makeAccount(service);
   });
   after(() => service.stop());

@@ -1,10 +1,17 @@
-/** How an attempt failed, as the notification and the metrics name it. */
+/**
+ * How an attempt failed, as the notification and the metrics name it. A
+ * deadline that ran out names its phase: no connection yet (DNS, TCP, TLS), or
+ * connected but no final answer (the request was not taken, or the answer's
+ * headers never came; an endless stream of `102 Processing` is such a case).
+ * Rows written before the phases were told apart say `timeout`.
+ */
 export type FailureClass =
   | 'dns'
   | 'connection_refused'
   | 'connection_reset'
   | 'tls'
-  | 'timeout'
+  | 'connect_timeout'
+  | 'response_timeout'
   | 'redirect'
   | 'http_status'
   | 'target_not_allowed'
@@ -21,23 +28,38 @@ export interface RetryPolicy {
 
 export type FailedAttempt = Extract<AttemptOutcome, { succeeded: false }>;
 
-/** What happens to a webhook after one attempt: data, no side effects. */
-export type Decision = { kind: 'succeeded' } | FailureDecision;
+/** What happens to a webhook after a round of attempts: data, no side effects. */
+export type RoundDecision =
+  | { kind: 'healthy'; resetFailures: boolean }
+  | FailureDecision;
 
 export type FailureDecision =
-  | { kind: 'retry'; failureCount: number; nextAttemptAt: Date }
-  | { kind: 'deactivate'; failureCount: number; reason: 'failures' | 'gone' };
+  | { kind: 'retry'; failureCount: number; nextAttemptAt: Date; failure: FailedAttempt }
+  | { kind: 'deactivate'; failureCount: number; reason: 'failures' | 'gone'; failure: FailedAttempt };
 
-export function decideAfterAttempt(previousFailures: number, outcome: AttemptOutcome, now: Date, policy: RetryPolicy): Decision {
-  return outcome.succeeded ? { kind: 'succeeded' } : decideAfterFailure(previousFailures, outcome, now, policy);
+/**
+ * A round is what one lease sends before it records: up to
+ * WEBHOOK_PARALLELISM attempts in flight, none started after the first
+ * failure. However many of its parallel attempts fail, a round counts as one
+ * failure of the webhook (they are one moment of one endpoint: eight refused
+ * connections are one outage, not eight), and a success in the round resets
+ * the count before that failure is added. 410 Gone anywhere in the round
+ * deactivates at once. `outcomes` are in the order the attempts ended.
+ */
+export function decideAfterRound(previousFailures: number, outcomes: AttemptOutcome[], now: Date, policy: RetryPolicy): RoundDecision {
+  const succeeded = outcomes.some((outcome) => outcome.succeeded);
+  const failures = outcomes.filter((outcome): outcome is FailedAttempt => !outcome.succeeded);
+  if (failures.length === 0) return { kind: 'healthy', resetFailures: succeeded };
+  const failure = failures.find((f) => f.statusCode === 410) ?? failures[failures.length - 1]!;
+  return decideAfterFailure(succeeded ? 0 : previousFailures, failure, now, policy);
 }
 
-export function decideAfterFailure(previousFailures: number, outcome: FailedAttempt, now: Date, policy: RetryPolicy): FailureDecision {
+function decideAfterFailure(previousFailures: number, failure: FailedAttempt, now: Date, policy: RetryPolicy): FailureDecision {
   const failureCount = previousFailures + 1;
   // 410 Gone is the REST-hooks "unsubscribe": the receiver asks us to stop.
-  if (outcome.statusCode === 410) return { kind: 'deactivate', failureCount, reason: 'gone' };
-  if (failureCount >= policy.deactivateAfterFailures) return { kind: 'deactivate', failureCount, reason: 'failures' };
+  if (failure.statusCode === 410) return { kind: 'deactivate', failureCount, reason: 'gone', failure };
+  if (failureCount >= policy.deactivateAfterFailures) return { kind: 'deactivate', failureCount, reason: 'failures', failure };
   const schedule = policy.retryScheduleSeconds;
   const waitSeconds = schedule[Math.min(failureCount - 1, schedule.length - 1)] ?? 0;
-  return { kind: 'retry', failureCount, nextAttemptAt: new Date(now.getTime() + waitSeconds * 1000) };
+  return { kind: 'retry', failureCount, nextAttemptAt: new Date(now.getTime() + waitSeconds * 1000), failure };
 }

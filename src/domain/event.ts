@@ -8,6 +8,29 @@ export interface ReportedEvent {
   /** The payload's JSON text, passed to receivers unchanged. */
   payload: string;
   occurredAt: Date;
+  /** Orders deliveries and names the data for erasure; null: the webhook's one key-less lane. */
+  subscriber: string | null;
+}
+
+export const maxSubscriberLength = 255;
+
+/**
+ * The subscriber key: the intake's own `subscriber` field when given, else the
+ * payload's `subscriber_id` when it is a plain number or string, else none.
+ */
+export function subscriberKeyOf(given: unknown, payload: Record<string, unknown>): string | null {
+  if (given !== undefined && given !== null && given !== '') {
+    if (typeof given !== 'string' && typeof given !== 'number') throw invalid('subscriber', 'must be a string or a number');
+    const key = String(given);
+    if (key.length > maxSubscriberLength) throw invalid('subscriber', `is longer than ${maxSubscriberLength} characters`);
+    return key;
+  }
+  const fromPayload = payload.subscriber_id;
+  if ((typeof fromPayload === 'number' && Number.isFinite(fromPayload)) || (typeof fromPayload === 'string' && fromPayload !== '')) {
+    const key = String(fromPayload);
+    return key.length <= maxSubscriberLength ? key : null;
+  }
+  return null;
 }
 
 /**
@@ -26,6 +49,7 @@ export function readReportedEvent(input: unknown, now: Date, maxPayloadBytes: nu
   if (raw.payload === undefined || raw.payload === null) throw missing('payload');
 
   let payload: string;
+  let fields: Record<string, unknown>;
   if (typeof raw.payload === 'string') {
     let parsed: unknown;
     try {
@@ -35,8 +59,10 @@ export function readReportedEvent(input: unknown, now: Date, maxPayloadBytes: nu
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('payload', 'must be a JSON object');
     payload = raw.payload;
+    fields = parsed as Record<string, unknown>;
   } else if (typeof raw.payload === 'object' && !Array.isArray(raw.payload)) {
     payload = JSON.stringify(raw.payload);
+    fields = raw.payload as Record<string, unknown>;
   } else {
     throw invalid('payload', 'must be a JSON object');
   }
@@ -50,5 +76,5 @@ export function readReportedEvent(input: unknown, now: Date, maxPayloadBytes: nu
     }
     occurredAt = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
   }
-  return { account: raw.account, event: raw.event, payload, occurredAt };
+  return { account: raw.account, event: raw.event, payload, occurredAt, subscriber: subscriberKeyOf(raw.subscriber, fields) };
 }

@@ -2,68 +2,101 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { decideAfterFailure, type AttemptOutcome, type FailedAttempt, type FailureDecision, type RetryPolicy } from '../domain/delivery.js';
+import { decideAfterRound, type AttemptOutcome, type RetryPolicy, type RoundDecision } from '../domain/delivery.js';
 import { messageIdOf, signPayload } from '../domain/signature.js';
+import { insertAttempts } from '../storage/attemptsStore.js';
 import { inTransaction, type Pool } from '../storage/database.js';
 import {
-  claimDueWebhooks,
-  countDeliveryAttempt,
-  deactivateWebhook,
-  holdsLease,
-  insertAttempts,
+  bufferPendingDeliveries,
+  countFailedAttempts,
+  hasPendingDeliveries,
   loadPendingDeliveries,
   markDeliveriesDelivered,
-  releaseFailingWebhook,
-  releaseHealthyWebhook,
-  type AttemptRecord,
-  type ClaimedWebhook,
   type PendingDelivery,
 } from '../storage/deliveriesStore.js';
 import { insertDeactivationNotification } from '../storage/notificationsStore.js';
-import type { Sender } from '../transports/outbound/webhookSender.js';
-import { Wakeup } from './wakeup.js';
+import {
+  anyWebhookClaimable,
+  backOffWebhook,
+  deactivateWebhook,
+  extendLease,
+  leaseWebhooks,
+  lockLeasedWebhook,
+  releaseWebhook,
+  renewLeases,
+  selectClaimableWebhooks,
+  type ClaimedWebhook,
+  type Lease,
+} from '../storage/webhookLifecycleStore.js';
+import { sendRound, type RoundAttempt } from './deliveryRound.js';
+import type { JobSchedule } from './jobSchedule.js';
 import type { Observer } from './observer.js';
+import type { Sender } from './ports.js';
+import { Slots } from './slots.js';
+import { Wakeup } from './wakeup.js';
 
 export interface DeliveryWorkerOptions extends RetryPolicy {
   leaseSeconds: number;
   pollIntervalMs: number;
+  /** Attempts one worker process has in flight at once. */
   workerConcurrency: number;
+  /** Attempts of one account in flight at once in one worker process. */
+  accountConcurrency: number;
+  /** Attempts of one webhook in flight at once, each for a different subscriber. */
+  webhookParallelism: number;
   deliveryTimeoutMs: number;
 }
 
-/** Jobs the worker runs between claims: outbox, notifications, housekeeping. */
-export interface BackgroundJob {
-  name: string;
-  run(): Promise<unknown>;
-}
-
-// Deliveries sent per webhook per claim: amortises the claim and the outcome
-// transaction over many deliveries while keeping one webhook from hogging a lane.
-const deliveriesPerClaim = 100;
-
-interface SentBatch {
-  attempts: AttemptRecord[];
-  delivered: number[];
-  failed: { delivery: PendingDelivery; outcome: FailedAttempt; decision: FailureDecision; at: Date } | undefined;
-}
+// What one round of one webhook loads: bounded by rows and by payload bytes
+// (the first delivery always comes), so that a worker's memory is bounded by
+// WORKER_CONCURRENCY rounds, whatever the payloads weigh.
+const deliveriesPerRound = 100;
+const payloadBytesPerRound = 256 * 1024;
+// A busy webhook keeps its lease from round to round, up to this many rounds;
+// then it is released (due at once) so that webhooks due earlier get a turn.
+const roundsPerLease = 50;
+const webhooksPerClaim = 64;
+/** Clocks of different machines disagree a little: a lease must outlast an attempt's deadline by this much. */
+export const leaseMarginMs = 1000;
 
 export function newWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+/** A webhook this worker holds a lease on. */
+interface HeldWebhook {
+  webhook: ClaimedWebhook;
+  lease: Lease;
+  /** The lease was taken over: nothing more may start under it. */
+  lost: boolean;
+  done: Promise<void>;
+}
+
+type Recorded =
+  | { kind: 'continue'; until: Date }
+  | { kind: 'released' }
+  | { kind: 'lost' }
+  | { kind: 'deactivated'; deactivation: number; decision: Extract<RoundDecision, { kind: 'deactivate' }> };
+
 /**
- * The delivery loop. Claims due webhooks with a lease (FOR UPDATE SKIP LOCKED),
- * sends each one's pending deliveries in event order outside any transaction,
- * and records the outcome only while it still holds the lease. Webhooks are the
- * unit of work, so one webhook never has two deliveries in flight and its
- * order holds across any number of workers.
+ * The delivery loop. Claims due webhooks under fenced leases (FOR UPDATE SKIP
+ * LOCKED, a token per claim), sends each one's deliveries in rounds outside
+ * any transaction, and records each round only while its lease still holds.
+ * The lease is renewed while rounds run and never lets an attempt start that
+ * could outlive it, so no delivery is in flight twice. Capacity is counted in
+ * attempts in flight, with a share per account and per webhook, so that one
+ * customer's slow endpoints never take another customer's turn.
  */
 export class DeliveryWorker {
   readonly id: string;
   private readonly wakeup = new Wakeup();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly held = new Map<number, HeldWebhook>();
+  private readonly slots: Slots;
+  private readonly leaseMs: number;
   private stopping = false;
   private running: Promise<void> | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private attempted = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -72,10 +105,12 @@ export class DeliveryWorker {
     private readonly log: Logger,
     private readonly observer: Observer,
     private readonly options: DeliveryWorkerOptions,
-    private readonly jobs: BackgroundJob[] = [],
+    private readonly jobs: JobSchedule | undefined,
     id = newWorkerId(),
   ) {
     this.id = id;
+    this.slots = new Slots(options.workerConcurrency, options.accountConcurrency);
+    this.leaseMs = options.leaseSeconds * 1000;
   }
 
   /** New work may be due (an event came in, a webhook was activated). */
@@ -84,159 +119,206 @@ export class DeliveryWorker {
   }
 
   start(): void {
-    this.running ??= this.loop();
+    this.running ??= (async () => {
+      this.jobs?.start();
+      this.startRenewing();
+      await this.loop();
+    })();
   }
 
-  /** Stops claiming, lets what is in flight finish and be recorded, then resolves. */
+  /**
+   * Stops claiming; what is in flight ends by its deadline, is recorded and its
+   * lease released; then the background jobs finish their current run.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wakeup.notify();
     await this.running;
-    await Promise.all(this.inFlight);
+    await this.heldDone();
+    this.stopRenewing();
+    await this.jobs?.stop();
   }
 
   /**
-   * One pass for cron: background jobs, deliver until nothing is due now, then
-   * the jobs again (so a deactivation of this pass is notified in this pass).
-   * Returns the deliveries attempted.
+   * One pass for cron: the background jobs, then deliver until nothing is due
+   * now, then the jobs again (so a deactivation of this pass is notified in
+   * this pass). Returns the attempts made.
    */
   async runOnce(): Promise<number> {
-    await this.runJobs();
-    let attempted = 0;
-    for (;;) {
-      const claimed = await this.claimAndStart((count) => (attempted += count));
-      if (claimed === 0 && this.inFlight.size === 0) break;
-      if (claimed === 0 || this.inFlight.size >= this.options.workerConcurrency) await Promise.race(this.inFlight);
+    const before = this.attempted;
+    this.startRenewing();
+    try {
+      await this.jobs?.runAll();
+      for (;;) {
+        const claimed = this.slots.free > 0 ? await this.claim() : 0;
+        if (claimed === 0 && this.held.size === 0) break;
+        if (claimed === 0) await Promise.race([...this.held.values()].map((held) => held.done));
+      }
+      await this.jobs?.runAll();
+    } finally {
+      if (!this.running) this.stopRenewing();
     }
-    await this.runJobs();
-    return attempted;
+    return this.attempted - before;
   }
 
   private async loop(): Promise<void> {
-    let lastJobs = 0;
     while (!this.stopping) {
       try {
-        if (Date.now() - lastJobs >= 1000) {
-          lastJobs = Date.now();
-          await this.runJobs();
-        }
-        const claimed = this.inFlight.size < this.options.workerConcurrency ? await this.claimAndStart() : 0;
-        if (claimed === 0) {
-          // Sleep until the poll interval passes, new work is announced, or a lane frees up.
-          await Promise.race([this.wakeup.wait(this.options.pollIntervalMs), ...this.inFlight]);
-        }
+        const claimed = this.slots.free > 0 ? await this.claim() : 0;
+        // Sleep until the poll interval passes, new work is announced, or a slot frees up.
+        if (claimed === 0) await this.wakeup.wait(this.options.pollIntervalMs);
       } catch (error) {
-        this.log.error({ err: error, worker: this.id }, 'delivery loop failed; retrying');
+        this.log.error({ err: error, worker: this.id }, 'claiming failed; retrying');
         await this.wakeup.wait(Math.max(this.options.pollIntervalMs, 1000));
       }
     }
   }
 
-  private async runJobs(): Promise<void> {
-    for (const job of this.jobs) {
-      try {
-        await job.run();
-      } catch (error) {
-        this.log.error({ err: error, job: job.name }, 'background job failed');
-      }
-    }
+  private async heldDone(): Promise<void> {
+    while (this.held.size > 0) await Promise.all([...this.held.values()].map((held) => held.done));
   }
 
-  private async claimAndStart(onAttempts: (count: number) => void = () => undefined): Promise<number> {
+  /** Claims what is due and fits this worker's free slots; returns how many webhooks it took. */
+  private async claim(): Promise<number> {
     const now = this.clock.now();
-    const leaseUntil = new Date(now.getTime() + this.options.leaseSeconds * 1000);
-    const free = this.options.workerConcurrency - this.inFlight.size;
-    const claimed = await inTransaction(this.pool, (tx) => claimDueWebhooks(tx, this.id, now, leaseUntil, free));
-    if (claimed.length === 0) return 0;
-    this.observer.leasesTaken(claimed.length);
-    const batches = await loadPendingDeliveries(this.pool, claimed.map((w) => w.id), deliveriesPerClaim);
-    for (const webhook of claimed) {
-      const task = this.deliverBatch(webhook, batches.get(webhook.id) ?? [], leaseUntil)
-        .then(onAttempts)
-        .catch((error) => this.log.error({ err: error, webhook: webhook.id, worker: this.id }, 'recording delivery outcomes failed'))
-        .finally(() => this.inFlight.delete(task));
-      this.inFlight.add(task);
-    }
-    return claimed.length;
-  }
-
-  /** One claimed webhook: send in order, then record. Returns the attempts made. */
-  private async deliverBatch(webhook: ClaimedWebhook, deliveries: PendingDelivery[], leaseUntil: Date): Promise<number> {
-    const batch = await this.sendInOrder(webhook, deliveries, leaseUntil);
-    const deactivated = await this.record(webhook, batch);
-    if (deactivated && batch.failed) {
-      this.observer.webhookDeactivated(deactivated.reason);
-      this.log.warn({ worker: this.id, webhook: webhook.id, deactivation: deactivated.deactivation, reason: deactivated.reason, failureCount: batch.failed.decision.failureCount }, 'webhook deactivated');
-    }
-    return batch.attempts.length;
-  }
-
-  /** Sends until one fails, the lease runs short, or the worker stops. */
-  private async sendInOrder(webhook: ClaimedWebhook, deliveries: PendingDelivery[], leaseUntil: Date): Promise<SentBatch> {
-    const batch: SentBatch = { attempts: [], delivered: [], failed: undefined };
-    let failures = webhook.failureCount;
-    for (const delivery of deliveries) {
-      const now = this.clock.now();
-      // Never start a request that could outlive the lease: another worker would send it again.
-      if (this.stopping || leaseUntil.getTime() - now.getTime() < this.options.deliveryTimeoutMs + 1000) break;
-      const outcome = await this.send(webhook, delivery, now);
-      this.observer.deliveryAttempt(outcome);
-      batch.attempts.push({
-        deliveryId: delivery.id, webhookId: webhook.id, attemptedAt: now, durationMs: outcome.durationMs, statusCode: outcome.statusCode,
-        succeeded: outcome.succeeded, failureClass: outcome.succeeded ? null : outcome.failureClass, error: outcome.succeeded ? null : outcome.error,
-        worker: this.id,
+    if (!(await anyWebhookClaimable(this.pool, now))) return 0;
+    const lease: Lease = { token: randomBytes(12).toString('hex'), until: new Date(now.getTime() + this.leaseMs) };
+    // Slots are taken as candidates are accepted (other leases take and give
+    // slots while this transaction waits), and given back if it fails.
+    const taken: ClaimedWebhook[] = [];
+    const giveBack = () => taken.splice(0).forEach((webhook) => this.slots.give(webhook.accountId));
+    try {
+      await inTransaction(this.pool, async (tx) => {
+        giveBack();
+        const candidates = await selectClaimableWebhooks(tx, {
+          now,
+          limit: Math.min(this.slots.free, webhooksPerClaim),
+          excludeIds: [...this.held.keys()],
+          excludeAccounts: this.slots.accountsAtLimit(),
+        });
+        for (const webhook of candidates) if (this.slots.take(webhook.accountId)) taken.push(webhook);
+        await leaseWebhooks(tx, taken.map((webhook) => webhook.id), this.id, lease);
       });
-      const line = { worker: this.id, webhook: webhook.id, delivery: delivery.id, event: delivery.event, status: outcome.statusCode, ms: Math.round(outcome.durationMs) };
-      if (outcome.succeeded) {
-        this.log.info({ ...line, decision: 'succeeded' }, 'delivery attempt');
-        failures = 0;
-        batch.delivered.push(delivery.id);
-        continue;
-      }
-      const decision = decideAfterFailure(failures, outcome, now, this.options);
-      this.log.info({ ...line, decision: decision.kind, failureClass: outcome.failureClass, error: outcome.error, failureCount: decision.failureCount }, 'delivery attempt');
-      batch.failed = { delivery, outcome, decision, at: now };
-      break;
+    } catch (error) {
+      giveBack();
+      throw error;
     }
-    return batch;
+    if (taken.length > 0) this.observer.leasesTaken(taken.length);
+    for (const webhook of taken) this.hold(webhook, { ...lease });
+    return taken.length;
+  }
+
+  /** Runs a leased webhook until it is released; its slot was taken by the claim. */
+  private hold(webhook: ClaimedWebhook, lease: Lease): void {
+    const held: HeldWebhook = { webhook, lease, lost: false, done: Promise.resolve() };
+    this.held.set(webhook.id, held);
+    held.done = this.deliver(held)
+      .catch((error: unknown) => this.log.error({ err: error, webhook: webhook.id, worker: this.id }, 'delivering failed; the lease runs out and the webhook is taken over'))
+      .finally(() => {
+        this.held.delete(webhook.id);
+        this.slots.give(webhook.accountId);
+        this.wakeup.notify();
+      });
+  }
+
+  /** Rounds under one lease, as long as the webhook is healthy and has work. */
+  private async deliver(held: HeldWebhook): Promise<void> {
+    const { webhook } = held;
+    let failureCount = webhook.failureCount;
+    for (let round = 1; ; round += 1) {
+      const deliveries = await loadPendingDeliveries(this.pool, webhook.id, { rows: deliveriesPerRound, bytes: payloadBytesPerRound });
+      const attempts = deliveries.length === 0 ? [] : await this.sendRound(held, deliveries, failureCount > 0);
+      this.attempted += attempts.length;
+      const recorded = await this.record(held, attempts, failureCount, round < roundsPerLease);
+      if (recorded.kind === 'deactivated') {
+        this.observer.webhookDeactivated(recorded.decision.reason);
+        this.log.warn({ worker: this.id, webhook: webhook.id, deactivation: recorded.deactivation, reason: recorded.decision.reason, failureCount: recorded.decision.failureCount }, 'webhook deactivated');
+      }
+      if (recorded.kind !== 'continue') return;
+      held.lease.until = recorded.until;
+      failureCount = 0;
+    }
+  }
+
+  private sendRound(held: HeldWebhook, deliveries: PendingDelivery[], probing: boolean): Promise<RoundAttempt[]> {
+    const { webhook } = held;
+    return sendRound({
+      deliveries,
+      parallelism: this.options.webhookParallelism,
+      probing,
+      // Never start an attempt that could outlive the lease: another worker would send it again.
+      mayStart: () => !this.stopping && !held.lost && held.lease.until.getTime() - this.clock.now().getTime() >= this.options.deliveryTimeoutMs + leaseMarginMs,
+      takeExtraSlot: () => this.slots.take(webhook.accountId),
+      giveExtraSlot: () => this.slots.give(webhook.accountId),
+      now: () => this.clock.now(),
+      send: async (delivery, attemptedAt) => {
+        const outcome = await this.send(webhook, delivery, attemptedAt);
+        this.observer.deliveryAttempt(outcome);
+        // One wide line per attempt. Never the answer's text: receivers echo payloads, and payloads are personal data.
+        this.log.info(
+          {
+            worker: this.id, webhook: webhook.id, delivery: delivery.id, event: delivery.event, status: outcome.statusCode, ms: Math.round(outcome.durationMs),
+            outcome: outcome.succeeded ? 'delivered' : 'failed', failureClass: outcome.succeeded ? undefined : outcome.failureClass,
+          },
+          'delivery attempt',
+        );
+        return outcome;
+      },
+    });
   }
 
   /**
-   * Records a batch in one transaction, only while this worker holds the
-   * webhook's lease. Returns the deactivation when the batch caused one.
+   * Records a round in one transaction, only while this lease still holds the
+   * webhook, and carries out the domain's decision for it.
    */
-  private record(webhook: ClaimedWebhook, batch: SentBatch): Promise<{ deactivation: number; reason: string } | undefined> {
-    return inTransaction(this.pool, async (tx) => {
-      if (!(await holdsLease(tx, webhook.id, this.id))) {
+  private record(held: HeldWebhook, attempts: RoundAttempt[], failureCount: number, mayContinue: boolean): Promise<Recorded> {
+    const { webhook, lease } = held;
+    return inTransaction(this.pool, async (tx): Promise<Recorded> => {
+      if (!(await lockLeasedWebhook(tx, webhook.id, lease.token))) {
         this.log.warn({ worker: this.id, webhook: webhook.id }, 'lease lost before recording; another worker took over');
-        return undefined;
+        return { kind: 'lost' };
       }
       const now = this.clock.now();
-      await markDeliveriesDelivered(tx, batch.delivered, now);
-      await insertAttempts(tx, batch.attempts);
-      const { failed } = batch;
-      if (!failed) {
-        await releaseHealthyWebhook(tx, webhook.id, batch.delivered.length > 0, now);
-        return undefined;
+      await insertAttempts(tx, attempts.map(({ delivery, attemptedAt, outcome }) => ({
+        deliveryId: delivery.id, webhookId: webhook.id, attemptedAt, durationMs: outcome.durationMs, statusCode: outcome.statusCode,
+        succeeded: outcome.succeeded, failureClass: outcome.succeeded ? null : outcome.failureClass, error: outcome.succeeded ? null : outcome.error,
+        worker: this.id,
+      })));
+      await markDeliveriesDelivered(tx, attempts.filter((a) => a.outcome.succeeded).map((a) => a.delivery.id), now);
+      await countFailedAttempts(tx, attempts.filter((a) => !a.outcome.succeeded).map((a) => a.delivery.id));
+      const decision = decideAfterRound(failureCount, attempts.map((a) => a.outcome), now, this.options);
+      switch (decision.kind) {
+        case 'healthy': {
+          // A round that sent nothing (stopping, lease short) ends the lease: no round may spin.
+          if (mayContinue && attempts.length > 0 && !this.stopping && !held.lost && (await hasPendingDeliveries(tx, webhook.id))) {
+            const until = new Date(now.getTime() + this.leaseMs);
+            await extendLease(tx, webhook.id, until, decision.resetFailures);
+            return { kind: 'continue', until };
+          }
+          await releaseWebhook(tx, webhook.id, decision.resetFailures, now);
+          return { kind: 'released' };
+        }
+        case 'retry':
+          await backOffWebhook(tx, webhook.id, { failureCount: decision.failureCount, lastError: decision.failure.error, failedAt: now, nextAttemptAt: decision.nextAttemptAt });
+          this.log.info({ worker: this.id, webhook: webhook.id, failureCount: decision.failureCount, nextAttemptAt: decision.nextAttemptAt }, 'webhook backs off');
+          return { kind: 'released' };
+        case 'deactivate': {
+          const failure = { failureCount: decision.failureCount, lastError: decision.failure.error, failedAt: now };
+          const { deactivation, firstFailureAt } = await deactivateWebhook(tx, webhook.id, failure);
+          await bufferPendingDeliveries(tx, webhook.id);
+          const details = {
+            reason: decision.reason,
+            lastError: decision.failure.error,
+            failureClass: decision.failure.failureClass,
+            statusCode: decision.failure.statusCode,
+            failureCount: decision.failureCount,
+            firstFailureAt: firstFailureAt.toISOString(),
+            deactivatedAt: now.toISOString(),
+          };
+          await insertDeactivationNotification(tx, { accountId: webhook.accountId, webhookId: webhook.id, deactivation, details }, now);
+          return { kind: 'deactivated', deactivation, decision };
+        }
       }
-      await countDeliveryAttempt(tx, failed.delivery.id);
-      const failure = { failureCount: failed.decision.failureCount, lastError: failed.outcome.error, failedAt: failed.at };
-      if (failed.decision.kind === 'retry') {
-        await releaseFailingWebhook(tx, webhook.id, { ...failure, nextAttemptAt: failed.decision.nextAttemptAt });
-        return undefined;
-      }
-      const { deactivation, firstFailureAt } = await deactivateWebhook(tx, webhook.id, failure);
-      const details = {
-        reason: failed.decision.reason,
-        lastError: failed.outcome.error,
-        failureClass: failed.outcome.failureClass,
-        statusCode: failed.outcome.statusCode,
-        failureCount: failed.decision.failureCount,
-        firstFailureAt: firstFailureAt.toISOString(),
-        deactivatedAt: failed.at.toISOString(),
-      };
-      await insertDeactivationNotification(tx, { accountId: webhook.accountId, webhookId: webhook.id, deactivation, details }, now);
-      return { deactivation, reason: failed.decision.reason };
     });
   }
 
@@ -253,5 +335,32 @@ export class DeliveryWorker {
         'x-webhook-event': delivery.event,
       },
     });
+  }
+
+  /** Every quarter of a lease, all leases this worker holds are pushed out in one statement. */
+  private startRenewing(): void {
+    this.renewTimer ??= setInterval(() => {
+      this.renewLeases().catch((error: unknown) => this.log.error({ err: error, worker: this.id }, 'renewing leases failed'));
+    }, this.leaseMs / 4);
+  }
+
+  private stopRenewing(): void {
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  private async renewLeases(): Promise<void> {
+    const held = [...this.held.values()].filter((h) => !h.lost);
+    if (held.length === 0) return;
+    const until = new Date(this.clock.now().getTime() + this.leaseMs);
+    const stillHeld = await renewLeases(this.pool, held.map((h) => ({ id: h.webhook.id, token: h.lease.token })), until);
+    for (const h of held) {
+      if (!stillHeld.has(h.webhook.id)) {
+        h.lost = true;
+        this.log.warn({ worker: this.id, webhook: h.webhook.id }, 'lease taken over; no more attempts under it');
+      } else if (h.lease.until < until) {
+        h.lease.until = until;
+      }
+    }
   }
 }

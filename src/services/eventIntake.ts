@@ -2,7 +2,8 @@ import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import { readReportedEvent, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
-import { accountIdsByUsername, fanOutEvent, insertEvent, touchWebhooksForEvent } from '../storage/eventsStore.js';
+import { accountIdsByUsername, fanOutEvent, insertEvent } from '../storage/eventsStore.js';
+import { touchWebhooksForEvent } from '../storage/webhookLifecycleStore.js';
 import { claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
 
 export interface IntakeOptions {
@@ -54,7 +55,7 @@ export class EventIntake {
   }
 
   private async store(tx: PoolConnection, event: ReportedEvent, accountId: number, now: Date): Promise<AcceptedEvent> {
-    const stored = { accountId, event: event.event, payload: event.payload, occurredAt: event.occurredAt };
+    const stored = { accountId, event: event.event, subscriber: event.subscriber, payload: event.payload, occurredAt: event.occurredAt };
     const bufferSince = new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000);
     // Webhook rows first, deliveries second: the worker, activation and
     // deletion lock in the same order, so none of them deadlock with intake.
@@ -78,7 +79,7 @@ export class EventIntake {
       for (const row of rows) {
         let event: ReportedEvent;
         try {
-          event = readReportedEvent({ account: row.account, event: row.event, payload: row.payload, occurredAt: row.occurredAt ?? undefined }, now, this.options.maxPayloadBytes);
+          event = readReportedEvent({ account: row.account, event: row.event, subscriber: row.subscriber, payload: row.payload, occurredAt: row.occurredAt ?? undefined }, now, this.options.maxPayloadBytes);
           if (!accounts.has(event.account)) throw new ApiError(ErrorCode.invalidParameter, "parameter 'account' names no account");
         } catch (error) {
           if (!(error instanceof ApiError)) throw error;

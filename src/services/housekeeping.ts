@@ -1,9 +1,10 @@
 import type { Clock } from '../clock.js';
 import type { Pool } from '../storage/database.js';
-import { purgeFinishedDeliveries, purgeOldAttempts, purgeOldBufferedDeliveries } from '../storage/deliveriesStore.js';
+import { purgeOldAttempts } from '../storage/attemptsStore.js';
+import { purgeFinishedDeliveries, purgeOldBufferedDeliveries } from '../storage/deliveriesStore.js';
 import { purgeFinishedEvents } from '../storage/eventsStore.js';
 import { purgeLoginFailures } from '../storage/loginFailuresStore.js';
-import type { BackgroundJob } from './deliveryWorker.js';
+import type { BackgroundJob } from './jobSchedule.js';
 
 export interface HousekeepingOptions {
   bufferRetentionDays: number;
@@ -20,19 +21,15 @@ const rowsPerStatement = 5000;
 /** Purges what nobody needs any more, at most once per interval, in small statements. */
 export class Housekeeping implements BackgroundJob {
   readonly name = 'housekeeping';
-  private lastRun = Number.NEGATIVE_INFINITY;
+  readonly intervalMs = 600_000;
 
   constructor(
     private readonly pool: Pool,
     private readonly clock: Clock,
     private readonly options: HousekeepingOptions,
-    private readonly intervalMs = 600_000,
   ) {}
 
-  async run(): Promise<Record<string, number> | undefined> {
-    const now = this.clock.now().getTime();
-    if (now - this.lastRun < this.intervalMs) return undefined;
-    this.lastRun = now;
+  run(): Promise<Record<string, number>> {
     return this.purge();
   }
 

@@ -3,9 +3,9 @@ import type { Logger } from '../logger.js';
 import { createReactivationToken } from '../domain/reactivationToken.js';
 import { inTransaction, type Pool } from '../storage/database.js';
 import { claimDueNotifications, markNotificationFailed, markNotificationSent, type DueNotification } from '../storage/notificationsStore.js';
-import { renderDeactivationMail, type RenderedMail } from '../transports/mail/deactivationMail.js';
-import type { Mailer } from '../transports/mail/mailer.js';
-import type { BackgroundJob } from './deliveryWorker.js';
+import { renderDeactivationMail } from '../transports/mail/deactivationMail.js';
+import type { Mailer, RenderedMail } from './ports.js';
+import type { BackgroundJob } from './jobSchedule.js';
 import type { Observer } from './observer.js';
 
 export interface NotificationOptions {
@@ -18,7 +18,7 @@ export interface NotificationOptions {
 const day = 86_400_000;
 // Waits after the 1st, 2nd, … failed send; the last repeats. An SMTP outage delays, never drops.
 const sendRetrySeconds = [60, 300, 900, 3600];
-const leaseMs = 120_000;
+const perRun = 20;
 
 /** The link a customer clicks; replay preselects "send the buffered events" on the page. */
 export function reactivationLink(publicUrl: string, token: string, replay: boolean): string {
@@ -32,6 +32,10 @@ export function reactivationLink(publicUrl: string, token: string, replay: boole
  */
 export class NotificationService implements BackgroundJob {
   readonly name = 'notifications';
+  readonly intervalMs = 1000;
+  // Each notification is claimed on its own, with a lease well past the mailer's
+  // deadline, so that no send can outlive its lease and be sent twice.
+  private readonly leaseMs: number;
 
   constructor(
     private readonly pool: Pool,
@@ -42,13 +46,23 @@ export class NotificationService implements BackgroundJob {
     private readonly observer: Observer,
     private readonly options: NotificationOptions,
     private readonly worker: string,
-  ) {}
+  ) {
+    this.leaseMs = 2 * mailer.deadlineMs + 60_000;
+  }
 
   async run(): Promise<number> {
-    const now = this.clock.now();
-    const due = await inTransaction(this.pool, (tx) => claimDueNotifications(tx, this.worker, now, new Date(now.getTime() + leaseMs), 20));
-    for (const notification of due) await this.send(notification);
-    return due.length;
+    let sent = 0;
+    for (; sent < perRun; sent += 1) {
+      const now = this.clock.now();
+      const [notification] = await inTransaction(this.pool, (tx) => claimDueNotifications(tx, this.worker, now, new Date(now.getTime() + this.leaseMs), 1));
+      if (!notification) break;
+      await this.send(notification);
+    }
+    return sent;
+  }
+
+  interrupt(): void {
+    this.mailer.abort();
   }
 
   async render(notification: DueNotification): Promise<RenderedMail> {

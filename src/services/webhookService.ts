@@ -1,32 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { lookup } from 'node:dns/promises';
 import type { Clock } from '../clock.js';
 import { invalid, limitReached, webhookNotFound } from '../domain/errors.js';
 import { bareHost, checkResolvedAddresses, parseTargetUrl } from '../domain/targetPolicy.js';
 import { isEventName, maxAppLength, type EventName, type WebHook } from '../domain/webhook.js';
 import { lockAccount } from '../storage/accountsStore.js';
 import { inTransaction, type Pool } from '../storage/database.js';
+import type { ResolveHost } from './ports.js';
 import { discardBufferedDeliveries, requeueBufferedDeliveries } from '../storage/deliveriesStore.js';
+import { markWebhookActivated } from '../storage/webhookLifecycleStore.js';
 import {
   countWebhooks,
   deleteWebhook,
   findWebhook,
   insertWebhook,
   listWebhooks,
-  markWebhookActivated,
   type WebHookFilter,
 } from '../storage/webhooksStore.js';
 
-export type ResolveHost = (host: string) => Promise<string[]>;
-
-export const resolveWithDns: ResolveHost = async (host) => {
-  try {
-    return (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
-  } catch {
-    return [];
-  }
-};
 
 export interface WebhookServiceOptions {
   allowPrivateTargets: boolean;
@@ -55,7 +46,7 @@ export class WebhookService {
     private readonly pool: Pool,
     private readonly clock: Clock,
     private readonly options: WebhookServiceOptions,
-    private readonly resolveHost: ResolveHost = resolveWithDns,
+    private readonly resolveHost: ResolveHost,
     private readonly onActivated: (webhookId: number) => void = () => undefined,
   ) {}
 
@@ -63,7 +54,7 @@ export class WebhookService {
   async checkTargetUrl(raw: string): Promise<URL> {
     const url = parseTargetUrl(raw, this.options.allowPrivateTargets);
     const host = bareHost(url);
-    if (isIP(host) === 0) checkResolvedAddresses(await this.resolveHost(host), this.options.allowPrivateTargets);
+    if (isIP(host) === 0) checkResolvedAddresses(await this.resolveHost(host).catch(() => []), this.options.allowPrivateTargets);
     return url;
   }
 

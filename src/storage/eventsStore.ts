@@ -4,6 +4,7 @@ import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
 export interface StoredEvent {
   accountId: number;
   event: EventName;
+  subscriber: string | null;
   payload: string;
   occurredAt: Date;
 }
@@ -16,27 +17,10 @@ export async function accountIdsByUsername(db: Queryable, usernames: string[]): 
 
 export async function insertEvent(db: Queryable, event: StoredEvent, now: Date): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
-    'insert into events (account_id, event, payload, occurred_at, received_at) values (?, ?, ?, ?, ?)',
-    [event.accountId, event.event, event.payload, event.occurredAt, now],
+    'insert into events (account_id, event, subscriber, payload, payload_bytes, occurred_at, received_at) values (?, ?, ?, ?, ?, ?, ?)',
+    [event.accountId, event.event, event.subscriber, event.payload, Buffer.byteLength(event.payload), event.occurredAt, now],
   );
   return result.insertId;
-}
-
-/**
- * One statement for every webhook the event goes to: it locks them all, so
- * that fan-out sees the state an activation or deactivation running at the
- * same moment commits; makes the active ones due now (unless they wait out a
- * backoff); and counts the event as dropped for those deactivated before the
- * buffer window.
- */
-export async function touchWebhooksForEvent(db: Queryable, event: StoredEvent, bufferSince: Date, now: Date): Promise<void> {
-  await db.query(
-    `update webhooks w
-     set w.due_at = if(w.active = 1, coalesce(w.due_at, ?), w.due_at),
-         w.dropped_events = w.dropped_events + if(w.active = 0 and w.deactivated_at < ?, 1, 0)
-     where w.account_id = ? and w.event = ?`,
-    [now, bufferSince, event.accountId, event.event],
-  );
 }
 
 /**

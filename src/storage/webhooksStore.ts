@@ -82,20 +82,6 @@ export async function deleteWebhook(db: Queryable, accountId: number, id: number
   return result.affectedRows === 1;
 }
 
-/**
- * Active again with a clean failure record; due at once when deliveries wait
- * (replayed ones, or none), and every lease from before is void.
- */
-export async function markWebhookActivated(db: Queryable, id: number, now: Date): Promise<void> {
-  await db.query(
-    `update webhooks w set w.active = 1, w.deactivated_at = null, w.failure_count = 0, w.first_failure_at = null,
-       w.locked_by = null, w.locked_until = null,
-       w.due_at = if(exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending'), ?, null)
-     where w.id = ?`,
-    [now, id],
-  );
-}
-
 export interface WebHookWithAccount extends WebHook {
   deactivations: number;
   language: 'de' | 'en';

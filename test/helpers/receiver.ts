@@ -13,6 +13,9 @@ export type Reply = { status: number; body?: string; headers?: Record<string, st
 /** A webhook receiver on loopback whose answers each test scripts. */
 export class TestReceiver {
   readonly receipts: Receipt[] = [];
+  /** Requests being answered right now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
   reply: (receipt: Receipt, index: number) => Reply = () => ({ status: 200 });
   private server: Server | undefined;
   private port = 0;
@@ -26,6 +29,9 @@ export class TestReceiver {
       req.on('end', () => {
         const receipt = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
         this.receipts.push(receipt);
+        this.inFlight += 1;
+        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+        res.once('close', () => (this.inFlight -= 1));
         const reply = this.reply(receipt, this.receipts.length - 1);
         const waiters = this.waiters;
         this.waiters = [];

@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { Application } from '../../src/main.js';
 import { createAccount } from '../../src/services/accounts.js';
-import type { ResolveHost } from '../../src/services/webhookService.js';
+import type { ResolveHost } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface RunningService {

@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { WebhookSender } from '../../src/transports/outbound/webhookSender.js';
+import { HostileReceiver, type Misbehaviour } from '../helpers/hostileReceiver.js';
 import { TestReceiver } from '../helpers/receiver.js';
+
+// Timers fire a little late on a loaded machine; the point is "by the deadline", not "forever".
+const slack = 400;
 
 describe('the webhook sender', () => {
   let receiver: TestReceiver;
@@ -47,5 +51,61 @@ describe('the webhook sender', () => {
     } finally {
       await sender.close();
     }
+  });
+
+  describe('against hostile receivers, every attempt ends by its deadline and closes its socket', () => {
+    const timeoutMs = 1000;
+    const cases: Array<[Misbehaviour, Record<string, unknown>, number]> = [
+      // [misbehaviour, what the outcome says, the latest it may end]
+      ['trickle', { succeeded: true, statusCode: 200 }, timeoutMs + slack],
+      ['flood102', { succeeded: false, failureClass: 'response_timeout', statusCode: null }, timeoutMs + slack],
+      ['blackHole', { succeeded: false, failureClass: 'response_timeout', statusCode: null }, timeoutMs + slack],
+      ['slowHeaders', { succeeded: false, failureClass: 'response_timeout', statusCode: null }, timeoutMs + slack],
+      // A huge body is not read: the answer is known from its first bytes.
+      ['hugeError', { succeeded: false, failureClass: 'http_status', statusCode: 500 }, slack],
+      ['hugeSuccess', { succeeded: true, statusCode: 200 }, slack],
+    ];
+    for (const [kind, expected, latest] of cases) {
+      it(`${kind}: ${JSON.stringify(expected)} within ${latest} ms`, async () => {
+        const hostile = await new HostileReceiver(kind).start();
+        const sender = new WebhookSender({ timeoutMs, allowPrivateTargets: true });
+        try {
+          const started = performance.now();
+          const outcome = await sender.send({ url: hostile.url(), body: '{"n":1}', headers: {} });
+          const took = performance.now() - started;
+          expect(outcome).to.include(expected);
+          expect(took, 'attempt duration').to.be.below(latest);
+          if (kind === 'hugeError') expect((outcome as { error: string }).error).to.match(/^HTTP 500: e{100,200}$/);
+          // The socket is gone too: nothing of this attempt lingers past its deadline.
+          const closedBy = performance.now() + slack;
+          while (hostile.open() > 0 && performance.now() < closedBy) await new Promise((resolve) => setTimeout(resolve, 20));
+          expect(hostile.open(), 'connections still open').to.equal(0);
+        } finally {
+          await sender.close();
+          await hostile.stop();
+        }
+      });
+    }
+
+    it('a DNS answer that never comes ends as a connect timeout, and the late connection sends nothing', async () => {
+      let answer: ((addresses: string[]) => void) | undefined;
+      const sender = new WebhookSender({
+        timeoutMs: 500,
+        allowPrivateTargets: true,
+        resolveHost: () => new Promise((resolve) => (answer = resolve)),
+      });
+      try {
+        const port = new URL(receiver.url()).port;
+        const started = performance.now();
+        const outcome = await sender.send({ url: `http://slow-dns.example:${port}/hook`, body: '{}', headers: {} });
+        expect(outcome).to.include({ succeeded: false, failureClass: 'connect_timeout' });
+        expect(performance.now() - started).to.be.below(500 + slack);
+        answer!(['127.0.0.1']); // DNS answers after all: the request must not go out any more
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(receiver.receipts).to.have.length(0);
+      } finally {
+        await sender.close();
+      }
+    });
   });
 });

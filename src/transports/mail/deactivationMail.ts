@@ -1,4 +1,5 @@
 import type { FailureClass } from '../../domain/delivery.js';
+import type { RenderedMail } from '../../services/ports.js';
 
 import { escapeHtml, formatUtc, type Language } from '../html.js';
 
@@ -22,11 +23,6 @@ export interface DeactivationMailData {
   timeoutSeconds: number;
 }
 
-export interface RenderedMail {
-  subject: string;
-  text: string;
-  html: string;
-}
 
 const failureNames: Record<Language, Record<string, string>> = {
   en: {

@@ -1,37 +1,42 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { Logger } from '../../logger.js';
-import type { RenderedMail } from './deactivationMail.js';
+import type { Mailer, OutgoingMail } from '../../services/ports.js';
 
-export interface OutgoingMail extends RenderedMail {
-  to: string;
-  /** The same on every try, so that mail systems can recognise a resend. */
-  messageId: string;
-}
-
-export interface Mailer {
-  send(mail: OutgoingMail): Promise<void>;
-  close(): void;
-}
-
-/** SMTP through nodemailer: it speaks STARTTLS, AUTH and multipart MIME as mail servers expect. */
+/**
+ * SMTP through nodemailer: it speaks STARTTLS, AUTH and multipart MIME as mail
+ * servers expect. Every send has a hard deadline (an abort signal closes its
+ * connection): nodemailer's own timeouts restart on every byte, and a server
+ * that trickles its answers would otherwise hold a send for as long as it likes.
+ */
 export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
+  private readonly inFlight = new Set<AbortController>();
 
-  constructor(smtpUrl: string, private readonly from: string) {
+  constructor(smtpUrl: string, private readonly from: string, readonly deadlineMs = 60_000) {
     const url = new URL(smtpUrl);
-    // Timeouts well under a worker pass: a hanging SMTP server delays the e-mail, not the deliveries.
-    url.searchParams.set('connectionTimeout', '10000');
-    url.searchParams.set('greetingTimeout', '10000');
-    url.searchParams.set('socketTimeout', '30000');
+    url.searchParams.set('connectionTimeout', String(Math.min(10_000, deadlineMs)));
+    url.searchParams.set('greetingTimeout', String(Math.min(10_000, deadlineMs)));
+    url.searchParams.set('socketTimeout', String(Math.min(30_000, deadlineMs)));
     this.transport = nodemailer.createTransport(url.toString());
   }
 
   async send(mail: OutgoingMail): Promise<void> {
-    await this.transport.sendMail({ from: this.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, messageId: mail.messageId });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`the mail server did not take the e-mail within ${this.deadlineMs} ms`)), this.deadlineMs);
+    this.inFlight.add(controller);
+    try {
+      const options = { from: this.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, messageId: mail.messageId, signal: controller.signal };
+      await this.transport.sendMail(options as SendMailOptions);
+    } catch (error) {
+      throw controller.signal.aborted ? new Error(String((controller.signal.reason as Error | undefined)?.message ?? 'sending aborted')) : error;
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
+    }
   }
 
-  close(): void {
-    this.transport.close();
+  abort(): void {
+    for (const controller of this.inFlight) controller.abort(new Error('sending aborted: the worker stops'));
   }
 }
 
@@ -43,5 +48,7 @@ export class LogMailer implements Mailer {
     this.log.info({ to: mail.to, subject: mail.subject, messageId: mail.messageId, text: mail.text }, 'notification e-mail (SMTP_URL not set: not sent)');
   }
 
-  close(): void {}
+  readonly deadlineMs = 0;
+
+  abort(): void {}
 }

@@ -1,35 +1,40 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { AttemptOutcome, FailureClass } from '../../domain/delivery.js';
 import { bareHost, isPublicAddress } from '../../domain/targetPolicy.js';
-
-export interface OutboundRequest {
-  url: string;
-  body: string;
-  headers: Record<string, string>;
-}
-
-export interface Sender {
-  send(request: OutboundRequest): Promise<AttemptOutcome>;
-  close(): Promise<void>;
-}
+import type { OutboundRequest, ResolveHost, Sender } from '../../services/ports.js';
+import { createHostResolver } from './hostResolver.js';
 
 export interface SenderOptions {
   timeoutMs: number;
   allowPrivateTargets: boolean;
+  /** c-ares by default; tests give a resolver that misbehaves. */
+  resolveHost?: ResolveHost;
 }
 
 class TargetNotAllowedError extends Error {
   readonly code = 'ETARGETNOTALLOWED';
 }
 
-const excerptBytes = 300;
+class DeadlineError extends Error {
+  readonly code = 'EDEADLINE';
+}
+
+// What is read of an answer: enough of an error answer for its text, and of a
+// success only so much that a normal empty or short body lets the connection
+// be reused. Past that the connection is closed: nobody's memory or time is
+// spent on a body nobody reads.
+const errorExcerptBytes = 300;
+const successBodyBytes = 16 * 1024;
 
 /**
- * POSTs deliveries with undici (a keep-alive pool per origin; see
- * docs/benchmarks.md for why not axios). Never throws for an answer or a
- * network failure: every attempt ends as an outcome. The address policy is
+ * POSTs webhook requests with undici (a keep-alive pool per origin; see
+ * docs/benchmarks.md for why not axios). Every attempt has one hard deadline
+ * covering DNS, connect, TLS, sending, the answer's headers and its body: one
+ * timer per attempt, which aborts the request and closes its socket; undici's
+ * own timeouts restart on every byte and could not bound a trickling peer.
+ * Never throws: every attempt ends as an outcome. The address policy is
  * applied inside the connection's DNS lookup, so it holds for the address
  * actually connected, whatever the DNS said when the webhook was created.
  */
@@ -37,60 +42,56 @@ export class WebhookSender implements Sender {
   private readonly agent: Agent;
 
   constructor(private readonly options: SenderOptions) {
+    const resolveHost = options.resolveHost ?? createHostResolver(options.timeoutMs);
     const guardedLookup: LookupFunction = (hostname, lookupOptions, callback) => {
-      dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses: LookupAddress[]) => {
-        if (error) return callback(error, '', 0);
-        const allowed = options.allowPrivateTargets ? addresses : addresses.filter((a) => isPublicAddress(a.address));
-        if (allowed.length === 0) {
-          return callback(new TargetNotAllowedError(`${hostname} resolves to a private, local or reserved address`), '', 0);
-        }
-        if ((lookupOptions as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
-        return callback(null, allowed[0]!.address, allowed[0]!.family);
-      });
+      resolveHost(hostname).then(
+        (found) => {
+          const addresses = found.filter((address) => options.allowPrivateTargets || isPublicAddress(address));
+          if (found.length === 0) return callback(Object.assign(new Error(`${hostname} does not resolve`), { code: 'ENOTFOUND' }), '', 0);
+          if (addresses.length === 0) {
+            return callback(new TargetNotAllowedError(`${hostname} resolves to a private, local or reserved address`), '', 0);
+          }
+          const entries: LookupAddress[] = addresses.map((address) => ({ address, family: isIP(address) }));
+          if ((lookupOptions as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, entries);
+          return callback(null, entries[0]!.address, entries[0]!.family);
+        },
+        (error: Error) => callback(error as NodeJS.ErrnoException, '', 0),
+      );
     };
     this.agent = new Agent({
       connect: { lookup: guardedLookup, timeout: options.timeoutMs },
       keepAliveTimeout: 30_000,
+      // Backstops only: the attempt's own deadline ends it first.
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
-      // No cap per origin: the worker's concurrency bounds the connections, and
-      // one webhook never has two requests in flight.
     });
   }
 
-  async send(request: OutboundRequest): Promise<AttemptOutcome> {
+  send(request: OutboundRequest): Promise<AttemptOutcome> {
     const started = performance.now();
-    const elapsed = () => performance.now() - started;
-    const url = new URL(request.url);
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return Promise.resolve(failure('network', 'the URL is not valid', null, 0));
+    }
     const host = bareHost(url);
     if (!this.options.allowPrivateTargets && isIP(host) !== 0 && !isPublicAddress(host)) {
-      return failure('target_not_allowed', `${host} is a private, local or reserved address`, null, elapsed());
+      return Promise.resolve(failure('target_not_allowed', `${host} is a private, local or reserved address`, null, performance.now() - started));
     }
-    try {
-      const response = await this.agent.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers: { ...request.headers, 'content-type': 'application/json', 'user-agent': 'newsletter-webhooks/1' },
-        body: request.body,
-        // The timeout is the agent's connect, headers and body timeouts: an
-        // AbortSignal per request would cost a quarter of the sender's rate.
-      });
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) {
-        await response.body.dump();
-        return { succeeded: true, statusCode: status, durationMs: elapsed() };
-      }
-      const excerpt = await readExcerpt(response.body);
-      if (status >= 300 && status < 400) {
-        const location = response.headers.location;
-        return failure('redirect', `HTTP ${status} redirect${location ? ` to ${String(location).slice(0, 200)}` : ''} (redirects are not followed)`, status, elapsed());
-      }
-      return failure('http_status', `HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`, status, elapsed());
-    } catch (error) {
-      const [failureClass, text] = classify(error, this.options.timeoutMs);
-      return failure(failureClass, text, null, elapsed());
-    }
+    return new Promise((resolve) => {
+      const attempt = new Attempt(started, this.options.timeoutMs, resolve);
+      this.agent.dispatch(
+        {
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: 'POST',
+          headers: { ...request.headers, 'content-type': 'application/json', 'user-agent': 'newsletter-webhooks/1' },
+          body: request.body,
+        },
+        attempt,
+      );
+    });
   }
 
   close(): Promise<void> {
@@ -98,25 +99,110 @@ export class WebhookSender implements Sender {
   }
 }
 
-function failure(failureClass: FailureClass, error: string, statusCode: number | null, durationMs: number): AttemptOutcome {
-  return { succeeded: false, failureClass, error, statusCode, durationMs };
+/**
+ * One attempt as undici's dispatch handler: knows its phase, keeps at most an
+ * excerpt of the answer, and settles exactly once (answer, error or deadline).
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  private phase: 'connect' | 'response' | 'body' = 'connect';
+  private abortRequest: ((error?: Error) => void) | undefined;
+  private settled = false;
+  private status = 0;
+  private location: string | undefined;
+  private readonly excerpt: Buffer[] = [];
+  private bytes = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly started: number,
+    private readonly timeoutMs: number,
+    private readonly resolve: (outcome: AttemptOutcome) => void,
+  ) {
+    this.timer = setTimeout(() => this.expire(), timeoutMs);
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    // A connection that comes up after the deadline carries nothing.
+    if (this.settled) return abort(new DeadlineError('deadline passed'));
+    this.abortRequest = abort;
+    this.phase = 'response';
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    // 1xx answers (102 Processing) are not the answer; the deadline keeps running.
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    this.phase = 'body';
+    if (statusCode >= 300 && statusCode < 400) {
+      for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+        if (rawHeaders[i]!.toString('latin1').toLowerCase() === 'location') this.location = rawHeaders[i + 1]!.toString('utf8').slice(0, 200);
+      }
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const limit = this.succeeded() ? successBodyBytes : errorExcerptBytes;
+    if (!this.succeeded() && this.bytes < errorExcerptBytes) this.excerpt.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes > limit) {
+      this.settle(this.answered());
+      this.abortRequest?.(new DeadlineError('answer too long'));
+      return false;
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    this.settle(this.answered());
+  }
+
+  onError(error: Error): void {
+    if (this.settled) return;
+    // An answer that breaks off after its status still tells its status.
+    if (this.phase === 'body') return this.settle(this.answered());
+    const [failureClass, text] = classify(error, this.timeoutMs);
+    this.settle(failure(failureClass, text, null, this.elapsed()));
+  }
+
+  private expire(): void {
+    if (this.settled) return;
+    if (this.phase === 'body') this.settle(this.answered());
+    else if (this.phase === 'response') this.settle(failure('response_timeout', `no answer within ${this.timeoutMs} ms`, null, this.elapsed()));
+    else this.settle(failure('connect_timeout', `no connection within ${this.timeoutMs} ms`, null, this.elapsed()));
+    this.abortRequest?.(new DeadlineError('deadline passed'));
+  }
+
+  private settle(outcome: AttemptOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve(outcome);
+  }
+
+  private succeeded(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  /** The outcome once the status is known; the body read so far gives an error its text. */
+  private answered(): AttemptOutcome {
+    const durationMs = this.elapsed();
+    if (this.succeeded()) return { succeeded: true, statusCode: this.status, durationMs };
+    if (this.status < 400) {
+      const target = this.location ? ` to ${this.location}` : '';
+      return failure('redirect', `HTTP ${this.status} redirect${target} (redirects are not followed)`, this.status, durationMs);
+    }
+    const text = Buffer.concat(this.excerpt).subarray(0, errorExcerptBytes).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
+    return failure('http_status', `HTTP ${this.status}${text ? `: ${text}` : ''}`, this.status, durationMs);
+  }
+
+  private elapsed(): number {
+    return performance.now() - this.started;
+  }
 }
 
-async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= excerptBytes) break;
-    }
-  } catch {
-    // An answer that breaks off still tells its status.
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, excerptBytes).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
+function failure(failureClass: FailureClass, error: string, statusCode: number | null, durationMs: number): AttemptOutcome {
+  return { succeeded: false, failureClass, error, statusCode, durationMs };
 }
 
 function classify(error: unknown, timeoutMs: number): [FailureClass, string] {
@@ -124,10 +210,10 @@ function classify(error: unknown, timeoutMs: number): [FailureClass, string] {
   const code = err.code ?? err.cause?.code ?? '';
   const message = err.cause?.message ?? err.message ?? String(error);
   if (code === 'ETARGETNOTALLOWED') return ['target_not_allowed', message];
-  if (err.name === 'TimeoutError' || err.name === 'AbortError' || /TIMEOUT/.test(code)) {
-    return ['timeout', `no answer within ${timeoutMs} ms`];
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return ['dns', `DNS lookup failed (${code})`];
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return ['connect_timeout', `no connection within ${timeoutMs} ms`];
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return ['response_timeout', `no answer within ${timeoutMs} ms`];
+  if (code === 'ETIMEOUT') return ['dns', 'DNS lookup timed out'];
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA' || code === 'ESERVFAIL') return ['dns', `DNS lookup failed (${code})`];
   if (code === 'ECONNREFUSED') return ['connection_refused', 'connection refused'];
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return ['connection_reset', 'connection closed before the answer'];
   if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code) || /certificate|tls|ssl/i.test(message)) {

@@ -1,0 +1,33 @@
+/**
+ * The order rule of one webhook's deliveries: those of one subscriber leave one
+ * at a time, in the order given (event order); different subscribers may be in
+ * flight together. A subscriber whose delivery failed gets nothing more in this
+ * round, so nothing of it overtakes the failed one. Key-less deliveries (null)
+ * share one lane.
+ */
+export class SubscriberLanes<T extends { subscriber: string | null }> {
+  private readonly waiting: T[];
+  private readonly busy = new Set<string | null>();
+  private readonly blocked = new Set<string | null>();
+
+  constructor(items: readonly T[]) {
+    this.waiting = [...items];
+  }
+
+  /** The earliest item whose subscriber has nothing in flight and nothing failed; undefined when none may start now. */
+  next(): T | undefined {
+    for (let i = 0; i < this.waiting.length; i += 1) {
+      const item = this.waiting[i]!;
+      if (this.busy.has(item.subscriber) || this.blocked.has(item.subscriber)) continue;
+      this.waiting.splice(i, 1);
+      this.busy.add(item.subscriber);
+      return item;
+    }
+    return undefined;
+  }
+
+  finished(item: T, succeeded: boolean): void {
+    this.busy.delete(item.subscriber);
+    if (!succeeded) this.blocked.add(item.subscriber);
+  }
+}

@@ -1,0 +1,55 @@
+import type { FailureClass } from '../domain/delivery.js';
+import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
+
+/** One HTTP try of one delivery, as the attempt log keeps it. */
+export interface AttemptRecord {
+  deliveryId: number;
+  webhookId: number;
+  attemptedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  succeeded: boolean;
+  failureClass: FailureClass | null;
+  error: string | null;
+  worker: string;
+}
+
+export async function insertAttempts(tx: Queryable, attempts: AttemptRecord[]): Promise<void> {
+  if (attempts.length === 0) return;
+  await tx.query(
+    'insert into attempts (delivery_id, webhook_id, attempted_at, duration_ms, status_code, succeeded, failure_class, error, worker) values ?',
+    [attempts.map((a) => [a.deliveryId, a.webhookId, a.attemptedAt, Math.round(a.durationMs), a.statusCode, a.succeeded ? 1 : 0, a.failureClass, a.error?.slice(0, 500) ?? null, a.worker])],
+  );
+}
+
+export async function purgeOldAttempts(db: Queryable, attemptedBefore: Date, limit: number): Promise<number> {
+  const [result] = await db.query<ResultSetHeader>('delete from attempts where attempted_at < ? limit ?', [attemptedBefore, limit]);
+  return result.affectedRows;
+}
+
+export interface AttemptView {
+  attemptedAt: Date;
+  deliveryId: number;
+  statusCode: number | null;
+  succeeded: boolean;
+  durationMs: number;
+  failureClass: string | null;
+  error: string | null;
+}
+
+export async function recentAttempts(db: Queryable, webhookId: number, limit: number): Promise<AttemptView[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `select a.attempted_at, a.delivery_id, a.status_code, a.succeeded, a.duration_ms, a.failure_class, a.error
+     from attempts a where a.webhook_id = ? order by a.id desc limit ?`,
+    [webhookId, limit],
+  );
+  return rows.map((row) => ({
+    attemptedAt: row.attempted_at,
+    deliveryId: Number(row.delivery_id),
+    statusCode: row.status_code === null ? null : Number(row.status_code),
+    succeeded: row.succeeded === 1,
+    durationMs: Number(row.duration_ms),
+    failureClass: row.failure_class,
+    error: row.error,
+  }));
+}

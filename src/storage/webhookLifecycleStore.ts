@@ -1,0 +1,168 @@
+import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
+
+/**
+ * Every change of a webhook's delivery state, in one place: made due by an
+ * event, claimed under a lease, the lease renewed or extended, released,
+ * backed off, deactivated, activated. A lease is fenced by its token: only
+ * the claim that wrote the token can renew it or record under it.
+ */
+
+export interface ClaimedWebhook {
+  id: number;
+  accountId: number;
+  url: string;
+  secret: string;
+  failureCount: number;
+}
+
+export interface Lease {
+  token: string;
+  until: Date;
+}
+
+/** One index probe without locks: is any webhook due that nobody holds? Keeps an idle worker's poll to one query. */
+export async function anyWebhookClaimable(db: Queryable, now: Date): Promise<boolean> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    'select 1 from webhooks w where w.due_at <= ? and (w.locked_until is null or w.locked_until < ?) limit 1',
+    [now, now],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Due webhooks that nobody holds, or whose holder's lease ran out, oldest due
+ * first, locked for this transaction (rows another claim has locked are
+ * skipped). The caller leases those it takes with leaseWebhooks in the same
+ * transaction; the others are free again at commit.
+ */
+export async function selectClaimableWebhooks(
+  tx: Queryable,
+  filter: { now: Date; limit: number; excludeIds: number[]; excludeAccounts: number[] },
+): Promise<ClaimedWebhook[]> {
+  const [rows] = await tx.query<RowDataPacket[]>(
+    `select w.id, w.account_id, w.url, w.secret, w.failure_count from webhooks w
+     where w.due_at <= ? and (w.locked_until is null or w.locked_until < ?)
+       and w.id not in (?) and w.account_id not in (?)
+     order by w.due_at limit ? for update skip locked`,
+    // "not in ()" is not SQL; 0 is never an id.
+    [filter.now, filter.now, filter.excludeIds.length ? filter.excludeIds : [0], filter.excludeAccounts.length ? filter.excludeAccounts : [0], filter.limit],
+  );
+  return rows.map((row) => ({
+    id: Number(row.id),
+    accountId: Number(row.account_id),
+    url: row.url,
+    secret: row.secret,
+    failureCount: Number(row.failure_count),
+  }));
+}
+
+export async function leaseWebhooks(tx: Queryable, ids: number[], worker: string, lease: Lease): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.query('update webhooks set locked_by = ?, lease_token = ?, locked_until = ? where id in (?)', [worker, lease.token, lease.until, ids]);
+}
+
+/** Pushes the leases out to `until`; returns the ids whose lease still holds (the others were taken over). */
+export async function renewLeases(db: Queryable, held: Array<{ id: number; token: string }>, until: Date): Promise<Set<number>> {
+  if (held.length === 0) return new Set();
+  const pairs = held.map((lease) => [lease.id, lease.token]);
+  const [result] = await db.query<ResultSetHeader>('update webhooks set locked_until = ? where (id, lease_token) in (?)', [until, pairs]);
+  if (result.affectedRows === held.length) return new Set(held.map((lease) => lease.id));
+  const [rows] = await db.query<RowDataPacket[]>('select w.id from webhooks w where (w.id, w.lease_token) in (?)', [pairs]);
+  return new Set(rows.map((row) => Number(row.id)));
+}
+
+/** Locks the webhook row if this lease still holds it; false when another claim took over. */
+export async function lockLeasedWebhook(tx: Queryable, webhookId: number, token: string): Promise<boolean> {
+  const [rows] = await tx.query<RowDataPacket[]>('select w.id from webhooks w where w.id = ? and w.lease_token = ? for update', [webhookId, token]);
+  return rows.length === 1;
+}
+
+/** A healthy webhook with more deliveries waiting keeps its lease for another round. */
+export async function extendLease(tx: Queryable, webhookId: number, until: Date, resetFailures: boolean): Promise<void> {
+  await tx.query(
+    `update webhooks w set w.locked_until = ?,
+       w.failure_count = if(?, 0, w.failure_count), w.first_failure_at = if(?, null, w.first_failure_at)
+     where w.id = ?`,
+    [until, resetFailures, resetFailures, webhookId],
+  );
+}
+
+/** Released healthy (or by a worker that stops): due again at once if deliveries wait. */
+export async function releaseWebhook(tx: Queryable, webhookId: number, resetFailures: boolean, now: Date): Promise<void> {
+  await tx.query(
+    `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null,
+       w.failure_count = if(?, 0, w.failure_count), w.first_failure_at = if(?, null, w.first_failure_at),
+       w.due_at = if(exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending'), ?, null)
+     where w.id = ?`,
+    [resetFailures, resetFailures, now, webhookId],
+  );
+}
+
+export interface WebhookFailure {
+  failureCount: number;
+  lastError: string;
+  failedAt: Date;
+}
+
+// A run of failures starts with its first one (a success in between resets the
+// count to 0), so failure_count = 1 dates the run anew.
+const setFirstFailureAt = 'w.first_failure_at = if(? = 1, ?, coalesce(w.first_failure_at, ?))';
+
+/** After a failed round: released, and not due before nextAttemptAt. */
+export async function backOffWebhook(tx: Queryable, webhookId: number, failure: WebhookFailure & { nextAttemptAt: Date }): Promise<void> {
+  await tx.query(
+    `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null, w.failure_count = ?, w.last_error = ?,
+       ${setFirstFailureAt}, w.due_at = ?
+     where w.id = ?`,
+    [failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, failure.nextAttemptAt, webhookId],
+  );
+}
+
+/** Deactivated: no longer due, counted. Returns the deactivation's number and when its failures began. */
+export async function deactivateWebhook(tx: Queryable, webhookId: number, failure: WebhookFailure): Promise<{ deactivation: number; firstFailureAt: Date }> {
+  await tx.query(
+    `update webhooks w set w.active = 0, w.deactivated_at = ?, w.deactivations = w.deactivations + 1,
+       w.locked_by = null, w.locked_until = null, w.lease_token = null, w.due_at = null, w.failure_count = ?, w.last_error = ?,
+       ${setFirstFailureAt}
+     where w.id = ?`,
+    [failure.failedAt, failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, webhookId],
+  );
+  const [rows] = await tx.query<RowDataPacket[]>('select w.deactivations, w.first_failure_at from webhooks w where w.id = ?', [webhookId]);
+  return { deactivation: Number(rows[0]!.deactivations), firstFailureAt: rows[0]!.first_failure_at };
+}
+
+/**
+ * Active again with a clean failure record; due at once when deliveries wait
+ * (replayed ones, or none), and every lease from before is void.
+ */
+export async function markWebhookActivated(db: Queryable, id: number, now: Date): Promise<void> {
+  await db.query(
+    `update webhooks w set w.active = 1, w.deactivated_at = null, w.failure_count = 0, w.first_failure_at = null,
+       w.locked_by = null, w.locked_until = null, w.lease_token = null,
+       w.due_at = if(exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending'), ?, null)
+     where w.id = ?`,
+    [now, id],
+  );
+}
+
+/**
+ * One statement for every webhook an event goes to: it locks them all, so
+ * that fan-out sees the state an activation or deactivation running at the
+ * same moment commits; makes the active ones due now (unless they wait out a
+ * backoff); and counts the event as dropped for those deactivated before the
+ * buffer window.
+ */
+export async function touchWebhooksForEvent(
+  db: Queryable,
+  event: { accountId: number; event: string },
+  bufferSince: Date,
+  now: Date,
+): Promise<void> {
+  await db.query(
+    `update webhooks w
+     set w.due_at = if(w.active = 1, coalesce(w.due_at, ?), w.due_at),
+         w.dropped_events = w.dropped_events + if(w.active = 0 and w.deactivated_at < ?, 1, 0)
+     where w.account_id = ? and w.event = ?`,
+    [now, bufferSince, event.accountId, event.event],
+  );
+}
