@@ -1,7 +1,7 @@
 // (a) Throughput: 20,000 deliveries (100 accounts with one webhook each, 200
 //     events per account) to a local receiver, beside a plain keep-alive POST
 //     loop with undici's Pool to the same receiver at the same concurrency.
-//     Target: at least 20% of the plain loop.
+//     Target: at least 30% of the plain loop.
 // (b) Latency: intake (POST /internal/events) to receipt, p50 and p99 over
 //     1,000 events at a steady rate, the worker idle in between.
 //     Targets: p50 under 100 ms, p99 under 500 ms.
@@ -17,11 +17,13 @@ import { createAccount } from '../src/services/accounts.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { startChild } from './child.js';
 
+// The platform's sign-up payload, as the contract shows it: what the worker sends, and what the baseline sends.
+const payload = JSON.stringify({ id: 371, optinsetup_id: 60, subscriber_id: 6049065, fields: [{ id: 1, value: 'max.muster@example.com' }, { id: 3, value: 'Max' }], lists: [{ id: 1, value: 1 }], activate_at: '2025-11-11 09:27:29' });
 const accounts = 100;
 const eventsPerAccount = 200;
 const concurrency = 100;
 
-async function seed(app: Application, receiverOrigin: string): Promise<void> {
+async function seedWebhooks(app: Application, receiverOrigin: string): Promise<void> {
   const now = new Date();
   const accountRows = Array.from({ length: accounts }, (_, i) => [`bench${i}`, 'unused', `bench${i}@example.com`, 'en', now]);
   await app.pool.query('insert into accounts (username, password_hash, email, language, created_at) values ?', [accountRows]);
@@ -30,20 +32,26 @@ async function seed(app: Application, receiverOrigin: string): Promise<void> {
      select a.id, 'bench', 'optin_finalized', concat(?, '/hook/', a.id), 'whsec_YmVuY2gtc2VjcmV0', ? from accounts a`,
     [receiverOrigin, now],
   );
-  const payload = JSON.stringify({ id: 371, optinsetup_id: 60, subscriber_id: 6049065, fields: [{ id: 1, value: 'max.muster@example.com' }, { id: 3, value: 'Max' }], lists: [{ id: 1, value: 1 }], activate_at: '2025-11-11 09:27:29' });
-  for (let n = 0; n < eventsPerAccount; n += 1) {
-    const occurred = new Date(now.getTime() + n);
+}
+
+/** `perAccount` events for every account, each with its pending delivery, all due now. */
+async function seedEvents(app: Application, perAccount: number): Promise<number> {
+  const now = new Date();
+  const [[{ last }]] = await app.pool.query<any[]>('select coalesce(max(id), 0) as last from events');
+  for (let n = 0; n < perAccount; n += 1) {
     await app.pool.query(
-      `insert into events (account_id, event, payload, occurred_at, received_at) select a.id, 'optin_finalized', ?, ?, ? from accounts a`,
-      [payload, occurred, now],
+      `insert into events (account_id, event, subscriber, payload, payload_bytes, occurred_at, received_at)
+       select a.id, 'optin_finalized', '6049065', ?, ?, ?, ? from accounts a`,
+      [payload, Buffer.byteLength(payload), new Date(now.getTime() + n), now],
     );
   }
   await app.pool.query(
     `insert into deliveries (webhook_id, event_id, status, occurred_at, created_at)
-     select w.id, e.id, 'pending', e.occurred_at, ? from events e join webhooks w on w.account_id = e.account_id`,
-    [now],
+     select w.id, e.id, 'pending', e.occurred_at, ? from events e join webhooks w on w.account_id = e.account_id where e.id > ?`,
+    [now, last],
   );
   await app.pool.query('update webhooks set due_at = ?', [now]);
+  return accounts * perAccount;
 }
 
 async function throughput(): Promise<string[]> {
@@ -54,29 +62,36 @@ async function throughput(): Promise<string[]> {
     silentLogger,
   );
   try {
-    await seed(app, receiver.origin);
-    const total = accounts * eventsPerAccount;
+    await seedWebhooks(app, receiver.origin);
     const worker = app.createWorker();
+    // A short pass first, so that both loops are measured warm (the plain loop runs after the worker).
+    await seedEvents(app, 20);
+    await worker.runOnce();
+    const total = await seedEvents(app, eventsPerAccount);
     const started = performance.now();
     expect(await worker.runOnce(), total);
     const workerSeconds = (performance.now() - started) / 1000;
     const [left] = await app.pool.query<any[]>("select count(*) as n from deliveries where status <> 'delivered'");
     expect(Number(left[0].n), 0);
 
-    // The baseline: the same number of POSTs of the same body, nothing else.
+    // The baseline: the same number of POSTs of the same body, nothing else; warmed up like the worker.
     const pool = new Pool(receiver.origin, { connections: concurrency });
-    const body = '{"id":371,"optinsetup_id":60,"subscriber_id":6049065}';
-    let sent = 0;
+    const body = payload;
+    const plainLoop = async (count: number) => {
+      let sent = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (sent < count) {
+            sent += 1;
+            const response = await pool.request({ method: 'POST', path: '/hook/1', body, headers: { 'content-type': 'application/json' } });
+            await response.body.dump();
+          }
+        }),
+      );
+    };
+    await plainLoop(accounts * 20);
     const baselineStarted = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (sent < total) {
-          sent += 1;
-          const response = await pool.request({ method: 'POST', path: '/hook/1', body, headers: { 'content-type': 'application/json' } });
-          await response.body.dump();
-        }
-      }),
-    );
+    await plainLoop(total);
     const baselineSeconds = (performance.now() - baselineStarted) / 1000;
     await pool.close();
 
@@ -99,7 +114,7 @@ async function throughput(): Promise<string[]> {
     const rate = total / workerSeconds;
     const baseline = total / baselineSeconds;
     return [
-      `| delivery throughput: ${total} deliveries, ${accounts} webhooks, worker concurrency ${concurrency} | ${rate.toFixed(0)}/s | plain undici Pool POST loop ${baseline.toFixed(0)}/s | ${((rate / baseline) * 100).toFixed(0)}% (target ≥ 20%) |`,
+      `| delivery throughput: ${total} deliveries, ${accounts} webhooks, worker concurrency ${concurrency} | ${rate.toFixed(0)}/s | plain undici Pool POST loop ${baseline.toFixed(0)}/s | ${((rate / baseline) * 100).toFixed(0)}% (target ≥ 30%) |`,
       `| the same POST loop with axios (keep-alive agent), ${axiosTotal} requests | ${axiosRate.toFixed(0)}/s | plain undici Pool POST loop ${baseline.toFixed(0)}/s | ${((axiosRate / baseline) * 100).toFixed(0)}% |`,
     ];
   } finally {

@@ -1,6 +1,8 @@
 // Child process for the benchmarks: `service <databaseUrl>` runs the real HTTP
-// side on a free port, `bare` an express route answering a constant string.
-// Prints the port on stdout once listening.
+// side on a free port, `start <databaseUrl>` serve and worker together, `bare`
+// an express route answering a constant string, `receiver` a webhook receiver
+// answering 204, `hostile` misbehaving receivers. Prints the port on stdout
+// once listening.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -8,6 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { Application } from '../src/main.js';
 import { createPool } from '../src/storage/database.js';
+import { HostileReceiver } from '../test/helpers/hostileReceiver.js';
 
 const [kind, databaseUrl] = process.argv.slice(2);
 
@@ -30,6 +33,10 @@ if (kind === 'bare' || kind === 'bare-db') {
   });
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
+} else if (kind === 'hostile') {
+  // Misbehaving receivers, the kind taken from the path: /trickle/…, /flood102/…, /blackHole/…, /slowAnswer/…
+  const hostile = await new HostileReceiver('byPath').start();
+  console.log(new URL(hostile.url()).port);
 } else if (kind === 'start') {
   // serve and worker in one process, as npm start runs them.
   const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn' });

@@ -17,7 +17,7 @@ const usage = `usage: webhooks <command> [options]
   start                            migrate, then serve and worker in one process (npm start)
   account create --username U --password P --email E [--language de|en]
                                    create an API account; prints its id
-  emit --account U --event E --payload '<json>' [--occurred-at ISO]
+  emit --account U --event E --payload '<json>' [--subscriber S] [--occurred-at ISO]
                                    report one event, as the platform would; prints its id
   deliveries --webhook ID [--limit N]
                                    the recent delivery attempts of one webhook
@@ -121,12 +121,12 @@ async function main(argv: string[]): Promise<void> {
     case 'emit': {
       const { values } = parseArgs({
         args: rest,
-        options: { account: { type: 'string' }, event: { type: 'string' }, payload: { type: 'string' }, 'occurred-at': { type: 'string' } },
+        options: { account: { type: 'string' }, event: { type: 'string' }, payload: { type: 'string' }, subscriber: { type: 'string' }, 'occurred-at': { type: 'string' } },
       });
       const app = new Application(config, log);
       try {
         const [accepted] = await app.intake.accept([
-          { account: option(values, 'account'), event: option(values, 'event'), payload: option(values, 'payload'), occurredAt: values['occurred-at'] },
+          { account: option(values, 'account'), event: option(values, 'event'), payload: option(values, 'payload'), subscriber: values.subscriber, occurredAt: values['occurred-at'] },
         ]);
         console.log(`event ${accepted!.id} stored, ${accepted!.deliveries} deliveries`);
       } finally {

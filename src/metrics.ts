@@ -27,7 +27,7 @@ export class Metrics implements Observer {
     name: 'webhooks_deactivations_total', help: 'Webhooks deactivated, by reason', labelNames: ['reason'] as const, registers: [this.registry],
   });
   private readonly leases = new Counter({
-    name: 'webhooks_worker_leases_total', help: 'Webhook leases taken by this process\'s workers (a lease is never renewed: a batch ends before it)', registers: [this.registry],
+    name: 'webhooks_worker_leases_total', help: 'Webhook leases taken by this process\'s workers', registers: [this.registry],
   });
   private readonly notifications = new Counter({
     name: 'webhooks_notifications_total', help: 'Notification e-mails by result', labelNames: ['result'] as const, registers: [this.registry],
@@ -60,10 +60,18 @@ export class Metrics implements Observer {
     this.calls.inc({ transport, function: fn, error: String(error) });
   }
 
+  // Label lookups hash their labels on every call; the common case is looked up once.
+  private readonly succeededAttempts = this.attempts.labels('succeeded', '');
+  private readonly succeededDuration = this.attemptDuration.labels('succeeded');
+
   deliveryAttempt(outcome: AttemptOutcome): void {
-    const result = outcome.succeeded ? 'succeeded' : 'failed';
-    this.attempts.inc({ outcome: result, failure_class: outcome.succeeded ? '' : outcome.failureClass });
-    this.attemptDuration.observe({ outcome: result }, outcome.durationMs / 1000);
+    if (outcome.succeeded) {
+      this.succeededAttempts.inc();
+      this.succeededDuration.observe(outcome.durationMs / 1000);
+      return;
+    }
+    this.attempts.inc({ outcome: 'failed', failure_class: outcome.failureClass });
+    this.attemptDuration.observe({ outcome: 'failed' }, outcome.durationMs / 1000);
   }
 
   webhookDeactivated(reason: string): void {

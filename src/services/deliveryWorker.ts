@@ -3,13 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { decideAfterRound, type AttemptOutcome, type RetryPolicy, type RoundDecision } from '../domain/delivery.js';
-import { messageIdOf, signPayload } from '../domain/signature.js';
+import { messageIdOf, signatureHeader, signingKey } from '../domain/signature.js';
 import { insertAttempts } from '../storage/attemptsStore.js';
-import { inTransaction, type Pool } from '../storage/database.js';
+import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import {
   bufferPendingDeliveries,
   countFailedAttempts,
-  hasPendingDeliveries,
   loadPendingDeliveries,
   markDeliveriesDelivered,
   type PendingDelivery,
@@ -19,9 +18,8 @@ import {
   anyWebhookClaimable,
   backOffWebhook,
   deactivateWebhook,
-  extendLease,
+  extendLeaseIfMoreWaits,
   leaseWebhooks,
-  lockLeasedWebhook,
   releaseWebhook,
   renewLeases,
   selectClaimableWebhooks,
@@ -66,6 +64,8 @@ export function newWorkerId(): string {
 /** A webhook this worker holds a lease on. */
 interface HeldWebhook {
   webhook: ClaimedWebhook;
+  /** The HMAC keys requests are signed with, derived once per lease. */
+  keys: Buffer[];
   lease: Lease;
   /** The lease was taken over: nothing more may start under it. */
   lost: boolean;
@@ -76,7 +76,7 @@ type Recorded =
   | { kind: 'continue'; until: Date }
   | { kind: 'released' }
   | { kind: 'lost' }
-  | { kind: 'deactivated'; deactivation: number; decision: Extract<RoundDecision, { kind: 'deactivate' }> };
+  | { kind: 'deactivated'; deactivation: number; firstFailureAt: Date; decision: Extract<RoundDecision, { kind: 'deactivate' }> };
 
 /**
  * The delivery loop. Claims due webhooks under fenced leases (FOR UPDATE SKIP
@@ -210,7 +210,7 @@ export class DeliveryWorker {
 
   /** Runs a leased webhook until it is released; its slot was taken by the claim. */
   private hold(webhook: ClaimedWebhook, lease: Lease): void {
-    const held: HeldWebhook = { webhook, lease, lost: false, done: Promise.resolve() };
+    const held: HeldWebhook = { webhook, keys: [signingKey(webhook.secret)], lease, lost: false, done: Promise.resolve() };
     this.held.set(webhook.id, held);
     held.done = this.deliver(held)
       .catch((error: unknown) => this.log.error({ err: error, webhook: webhook.id, worker: this.id }, 'delivering failed; the lease runs out and the webhook is taken over'))
@@ -223,17 +223,14 @@ export class DeliveryWorker {
 
   /** Rounds under one lease, as long as the webhook is healthy and has work. */
   private async deliver(held: HeldWebhook): Promise<void> {
-    const { webhook } = held;
-    let failureCount = webhook.failureCount;
+    let failureCount = held.webhook.failureCount;
     for (let round = 1; ; round += 1) {
-      const deliveries = await loadPendingDeliveries(this.pool, webhook.id, { rows: deliveriesPerRound, bytes: payloadBytesPerRound });
+      const deliveries = await loadPendingDeliveries(this.pool, held.webhook.id, { rows: deliveriesPerRound, bytes: payloadBytesPerRound });
       const attempts = deliveries.length === 0 ? [] : await this.sendRound(held, deliveries, failureCount > 0);
       this.attempted += attempts.length;
-      const recorded = await this.record(held, attempts, failureCount, round < roundsPerLease);
-      if (recorded.kind === 'deactivated') {
-        this.observer.webhookDeactivated(recorded.decision.reason);
-        this.log.warn({ worker: this.id, webhook: webhook.id, deactivation: recorded.deactivation, reason: recorded.decision.reason, failureCount: recorded.decision.failureCount }, 'webhook deactivated');
-      }
+      // A round that sent nothing (stopping, lease short) ends the lease: no round may spin.
+      const keep = round < roundsPerLease && attempts.length > 0 && !this.stopping && !held.lost;
+      const recorded = await this.record(held, attempts, failureCount, keep);
       if (recorded.kind !== 'continue') return;
       held.lease.until = recorded.until;
       failureCount = 0;
@@ -252,10 +249,10 @@ export class DeliveryWorker {
       giveExtraSlot: () => this.slots.give(webhook.accountId),
       now: () => this.clock.now(),
       send: async (delivery, attemptedAt) => {
-        const outcome = await this.send(webhook, delivery, attemptedAt);
+        const outcome = await this.send(held, delivery, attemptedAt);
         this.observer.deliveryAttempt(outcome);
         // One wide line per attempt. Never the answer's text: receivers echo payloads, and payloads are personal data.
-        this.log.info(
+        if (this.log.isLevelEnabled('info')) this.log.info(
           {
             worker: this.id, webhook: webhook.id, delivery: delivery.id, event: delivery.event, status: outcome.statusCode, ms: Math.round(outcome.durationMs),
             outcome: outcome.succeeded ? 'delivered' : 'failed', failureClass: outcome.succeeded ? undefined : outcome.failureClass,
@@ -269,69 +266,89 @@ export class DeliveryWorker {
 
   /**
    * Records a round in one transaction, only while this lease still holds the
-   * webhook, and carries out the domain's decision for it.
+   * webhook: the statement that carries out the domain's decision comes first
+   * and checks the lease's token; when it finds another claim's, nothing is
+   * written.
    */
-  private record(held: HeldWebhook, attempts: RoundAttempt[], failureCount: number, mayContinue: boolean): Promise<Recorded> {
-    const { webhook, lease } = held;
+  private async record(held: HeldWebhook, attempts: RoundAttempt[], failureCount: number, keep: boolean): Promise<Recorded> {
+    const recorded = await this.recordRound(held, attempts, failureCount, keep);
+    if (recorded.kind === 'deactivated') {
+      this.observer.webhookDeactivated(recorded.decision.reason);
+      this.log.warn({ worker: this.id, webhook: held.webhook.id, deactivation: recorded.deactivation, reason: recorded.decision.reason, failureCount: recorded.decision.failureCount }, 'webhook deactivated');
+    }
+    return recorded;
+  }
+
+  /** `keep`: the lease may go on to another round if more deliveries wait. */
+  private recordRound(held: HeldWebhook, attempts: RoundAttempt[], failureCount: number, keep: boolean): Promise<Recorded> {
+    const { webhook } = held;
+    const delivered = attempts.filter((a) => a.outcome.succeeded).map((a) => a.delivery.id);
+    const failed = attempts.filter((a) => !a.outcome.succeeded).map((a) => a.delivery.id);
     return inTransaction(this.pool, async (tx): Promise<Recorded> => {
-      if (!(await lockLeasedWebhook(tx, webhook.id, lease.token))) {
-        this.log.warn({ worker: this.id, webhook: webhook.id }, 'lease lost before recording; another worker took over');
-        return { kind: 'lost' };
-      }
       const now = this.clock.now();
+      const decision = decideAfterRound(failureCount, attempts.map((a) => a.outcome), now, this.options);
+      const applied = await this.apply(tx, held, decision, delivered, keep, now);
+      if (applied.kind === 'lost') {
+        this.log.warn({ worker: this.id, webhook: webhook.id }, 'lease lost before recording; another worker took over');
+        return applied;
+      }
       await insertAttempts(tx, attempts.map(({ delivery, attemptedAt, outcome }) => ({
         deliveryId: delivery.id, webhookId: webhook.id, attemptedAt, durationMs: outcome.durationMs, statusCode: outcome.statusCode,
         succeeded: outcome.succeeded, failureClass: outcome.succeeded ? null : outcome.failureClass, error: outcome.succeeded ? null : outcome.error,
         worker: this.id,
       })));
-      await markDeliveriesDelivered(tx, attempts.filter((a) => a.outcome.succeeded).map((a) => a.delivery.id), now);
-      await countFailedAttempts(tx, attempts.filter((a) => !a.outcome.succeeded).map((a) => a.delivery.id));
-      const decision = decideAfterRound(failureCount, attempts.map((a) => a.outcome), now, this.options);
-      switch (decision.kind) {
-        case 'healthy': {
-          // A round that sent nothing (stopping, lease short) ends the lease: no round may spin.
-          if (mayContinue && attempts.length > 0 && !this.stopping && !held.lost && (await hasPendingDeliveries(tx, webhook.id))) {
-            const until = new Date(now.getTime() + this.leaseMs);
-            await extendLease(tx, webhook.id, until, decision.resetFailures);
-            return { kind: 'continue', until };
-          }
-          await releaseWebhook(tx, webhook.id, decision.resetFailures, now);
-          return { kind: 'released' };
-        }
-        case 'retry':
-          await backOffWebhook(tx, webhook.id, { failureCount: decision.failureCount, lastError: decision.failure.error, failedAt: now, nextAttemptAt: decision.nextAttemptAt });
-          this.log.info({ worker: this.id, webhook: webhook.id, failureCount: decision.failureCount, nextAttemptAt: decision.nextAttemptAt }, 'webhook backs off');
-          return { kind: 'released' };
-        case 'deactivate': {
-          const failure = { failureCount: decision.failureCount, lastError: decision.failure.error, failedAt: now };
-          const { deactivation, firstFailureAt } = await deactivateWebhook(tx, webhook.id, failure);
-          await bufferPendingDeliveries(tx, webhook.id);
-          const details = {
-            reason: decision.reason,
-            lastError: decision.failure.error,
-            failureClass: decision.failure.failureClass,
-            statusCode: decision.failure.statusCode,
-            failureCount: decision.failureCount,
-            firstFailureAt: firstFailureAt.toISOString(),
-            deactivatedAt: now.toISOString(),
-          };
-          await insertDeactivationNotification(tx, { accountId: webhook.accountId, webhookId: webhook.id, deactivation, details }, now);
-          return { kind: 'deactivated', deactivation, decision };
-        }
+      await markDeliveriesDelivered(tx, delivered, now);
+      await countFailedAttempts(tx, failed);
+      if (applied.kind === 'deactivated') {
+        await bufferPendingDeliveries(tx, webhook.id);
+        const { decision: deactivation } = applied;
+        const details = {
+          reason: deactivation.reason,
+          lastError: deactivation.failure.error,
+          failureClass: deactivation.failure.failureClass,
+          statusCode: deactivation.failure.statusCode,
+          failureCount: deactivation.failureCount,
+          firstFailureAt: applied.firstFailureAt.toISOString(),
+          deactivatedAt: now.toISOString(),
+        };
+        await insertDeactivationNotification(tx, { accountId: webhook.accountId, webhookId: webhook.id, deactivation: applied.deactivation, details }, now);
       }
+      return applied;
     });
   }
 
-  private send(webhook: ClaimedWebhook, delivery: PendingDelivery, now: Date): Promise<AttemptOutcome> {
+  /** The webhook's side of a round's decision, under the lease's token. */
+  private async apply(tx: PoolConnection, held: HeldWebhook, decision: RoundDecision, delivered: number[], keep: boolean, now: Date): Promise<Recorded> {
+    const { webhook, lease } = held;
+    switch (decision.kind) {
+      case 'healthy': {
+        const until = new Date(now.getTime() + this.leaseMs);
+        if (keep && (await extendLeaseIfMoreWaits(tx, webhook.id, { token: lease.token, until }, delivered, decision.resetFailures))) return { kind: 'continue', until };
+        return (await releaseWebhook(tx, webhook.id, lease.token, delivered, decision.resetFailures, now)) ? { kind: 'released' } : { kind: 'lost' };
+      }
+      case 'retry': {
+        const failure = { failureCount: decision.failureCount, lastError: decision.failure.error, failedAt: now, nextAttemptAt: decision.nextAttemptAt };
+        if (!(await backOffWebhook(tx, webhook.id, lease.token, failure))) return { kind: 'lost' };
+        this.log.info({ worker: this.id, webhook: webhook.id, failureCount: decision.failureCount, nextAttemptAt: decision.nextAttemptAt }, 'webhook backs off');
+        return { kind: 'released' };
+      }
+      case 'deactivate': {
+        const deactivated = await deactivateWebhook(tx, webhook.id, lease.token, { failureCount: decision.failureCount, lastError: decision.failure.error, failedAt: now });
+        return deactivated ? { kind: 'deactivated', decision, ...deactivated } : { kind: 'lost' };
+      }
+    }
+  }
+
+  private send(held: HeldWebhook, delivery: PendingDelivery, now: Date): Promise<AttemptOutcome> {
     const timestamp = Math.floor(now.getTime() / 1000);
     const messageId = messageIdOf(delivery.id);
     return this.sender.send({
-      url: webhook.url,
+      url: held.webhook.url,
       body: delivery.payload,
       headers: {
         'webhook-id': messageId,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': signPayload(webhook.secret, messageId, timestamp, delivery.payload),
+        'webhook-signature': signatureHeader(held.keys, messageId, timestamp, delivery.payload),
         'x-webhook-event': delivery.event,
       },
     });

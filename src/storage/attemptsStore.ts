@@ -1,5 +1,5 @@
 import type { FailureClass } from '../domain/delivery.js';
-import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
+import { run, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
 /** One HTTP try of one delivery, as the attempt log keeps it. */
 export interface AttemptRecord {
@@ -16,7 +16,8 @@ export interface AttemptRecord {
 
 export async function insertAttempts(tx: Queryable, attempts: AttemptRecord[]): Promise<void> {
   if (attempts.length === 0) return;
-  await tx.query(
+  await run(
+    tx,
     'insert into attempts (delivery_id, webhook_id, attempted_at, duration_ms, status_code, succeeded, failure_class, error, worker) values ?',
     [attempts.map((a) => [a.deliveryId, a.webhookId, a.attemptedAt, Math.round(a.durationMs), a.statusCode, a.succeeded ? 1 : 0, a.failureClass, a.error?.slice(0, 500) ?? null, a.worker])],
   );

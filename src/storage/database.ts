@@ -72,12 +72,18 @@ export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnec
 }
 
 /**
- * A plain select on the pool through mysql2's callback API. The promise API
- * captures a stack trace for every query, which costs as much CPU as the rest
- * of a GetWebHooks call; the hot read paths use this instead.
+ * A statement through mysql2's callback API, on the pool or on a transaction's
+ * connection. The promise API captures a stack trace for every query, which
+ * costs as much CPU as the rest of a GetWebHooks call; the hot paths (the
+ * webhook list, a delivery round) use this instead.
  */
-export function selectRows(pool: Pool, sql: string, values: unknown[]): Promise<RowDataPacket[]> {
+export function run<T extends RowDataPacket[] | ResultSetHeader>(db: Queryable, sql: string, values: unknown[]): Promise<T> {
+  const core = ('pool' in db ? db.pool : (db as PoolConnection).connection) as { query(sql: string, values: unknown[], done: (error: Error | null, result: unknown) => void): void };
   return new Promise((resolve, reject) => {
-    pool.pool.query(sql, values, (error: Error | null, rows: unknown) => (error ? reject(error) : resolve(rows as RowDataPacket[])));
+    core.query(sql, values, (error, result) => (error ? reject(error) : resolve(result as T)));
   });
+}
+
+export function selectRows(db: Queryable, sql: string, values: unknown[]): Promise<RowDataPacket[]> {
+  return run<RowDataPacket[]>(db, sql, values);
 }

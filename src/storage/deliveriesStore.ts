@@ -1,5 +1,5 @@
 import type { EventName } from '../domain/webhook.js';
-import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
+import { run, selectRows, type Queryable, type ResultSetHeader } from './database.js';
 
 export interface PendingDelivery {
   id: number;
@@ -15,7 +15,8 @@ export interface PendingDelivery {
  * events.payload_bytes, so payloads that are not taken are not read.
  */
 export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: { rows: number; bytes: number }): Promise<PendingDelivery[]> {
-  const [rows] = await db.query<RowDataPacket[]>(
+  const rows = await selectRows(
+    db,
     `select q.id, q.event, q.subscriber, e.payload from (
        select d.id, d.event_id, d.occurred_at, ev.event, ev.subscriber, ev.payload_bytes,
          sum(ev.payload_bytes) over (order by d.occurred_at, d.id) as running_bytes
@@ -30,17 +31,9 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
   return rows.map((row) => ({ id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload }));
 }
 
-export async function hasPendingDeliveries(db: Queryable, webhookId: number): Promise<boolean> {
-  const [rows] = await db.query<RowDataPacket[]>("select 1 from deliveries d where d.webhook_id = ? and d.status = 'pending' limit 1", [webhookId]);
-  return rows.length > 0;
-}
-
 export async function markDeliveriesDelivered(tx: Queryable, ids: number[], now: Date): Promise<void> {
   if (ids.length === 0) return;
-  await tx.query(
-    "update deliveries set status = 'delivered', attempts = attempts + 1, finished_at = ? where id in (?) and status = 'pending'",
-    [now, ids],
-  );
+  await run(tx, "update deliveries set status = 'delivered', attempts = attempts + 1, finished_at = ? where id in (?) and status = 'pending'", [now, ids]);
 }
 
 /** Failed attempts stay pending, counted. */

@@ -1,4 +1,4 @@
-import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
+import { run, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
 /**
  * Every change of a webhook's delivery state, in one place: made due by an
@@ -71,31 +71,41 @@ export async function renewLeases(db: Queryable, held: Array<{ id: number; token
   return new Set(rows.map((row) => Number(row.id)));
 }
 
-/** Locks the webhook row if this lease still holds it; false when another claim took over. */
-export async function lockLeasedWebhook(tx: Queryable, webhookId: number, token: string): Promise<boolean> {
-  const [rows] = await tx.query<RowDataPacket[]>('select w.id from webhooks w where w.id = ? and w.lease_token = ? for update', [webhookId, token]);
-  return rows.length === 1;
-}
+// Recording a round starts with one of the statements below: each locks the
+// webhook row first (as intake, activation and deletion do, so none of them
+// deadlock) and applies only while the lease's token is still there, so it is
+// the lease check and the change at once. `affectedRows` 0: the lease is lost.
+const heldBy = 'w.id = ? and w.lease_token = ?';
+const noneOf = (ids: number[]) => (ids.length ? ids : [0]);
 
-/** A healthy webhook with more deliveries waiting keeps its lease for another round. */
-export async function extendLease(tx: Queryable, webhookId: number, until: Date, resetFailures: boolean): Promise<void> {
-  await tx.query(
+/**
+ * A healthy webhook keeps its lease for another round if deliveries wait
+ * besides those this round delivered. False when none wait (or the lease is
+ * lost): then release it.
+ */
+export async function extendLeaseIfMoreWaits(tx: Queryable, webhookId: number, lease: Lease, delivered: number[], resetFailures: boolean): Promise<boolean> {
+  const result = await run<ResultSetHeader>(
+    tx,
     `update webhooks w set w.locked_until = ?,
        w.failure_count = if(?, 0, w.failure_count), w.first_failure_at = if(?, null, w.first_failure_at)
-     where w.id = ?`,
-    [until, resetFailures, resetFailures, webhookId],
+     where ${heldBy}
+       and exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending' and d.id not in (?))`,
+    [lease.until, resetFailures, resetFailures, webhookId, lease.token, noneOf(delivered)],
   );
+  return result.affectedRows === 1;
 }
 
-/** Released healthy (or by a worker that stops): due again at once if deliveries wait. */
-export async function releaseWebhook(tx: Queryable, webhookId: number, resetFailures: boolean, now: Date): Promise<void> {
-  await tx.query(
+/** Released healthy (or by a worker that stops): due again at once if deliveries wait besides those just delivered. */
+export async function releaseWebhook(tx: Queryable, webhookId: number, token: string, delivered: number[], resetFailures: boolean, now: Date): Promise<boolean> {
+  const result = await run<ResultSetHeader>(
+    tx,
     `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null,
        w.failure_count = if(?, 0, w.failure_count), w.first_failure_at = if(?, null, w.first_failure_at),
-       w.due_at = if(exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending'), ?, null)
-     where w.id = ?`,
-    [resetFailures, resetFailures, now, webhookId],
+       w.due_at = if(exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending' and d.id not in (?)), ?, null)
+     where ${heldBy}`,
+    [resetFailures, resetFailures, noneOf(delivered), now, webhookId, token],
   );
+  return result.affectedRows === 1;
 }
 
 export interface WebhookFailure {
@@ -109,24 +119,29 @@ export interface WebhookFailure {
 const setFirstFailureAt = 'w.first_failure_at = if(? = 1, ?, coalesce(w.first_failure_at, ?))';
 
 /** After a failed round: released, and not due before nextAttemptAt. */
-export async function backOffWebhook(tx: Queryable, webhookId: number, failure: WebhookFailure & { nextAttemptAt: Date }): Promise<void> {
-  await tx.query(
+export async function backOffWebhook(tx: Queryable, webhookId: number, token: string, failure: WebhookFailure & { nextAttemptAt: Date }): Promise<boolean> {
+  const [result] = await tx.query<ResultSetHeader>(
     `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null, w.failure_count = ?, w.last_error = ?,
        ${setFirstFailureAt}, w.due_at = ?
-     where w.id = ?`,
-    [failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, failure.nextAttemptAt, webhookId],
+     where ${heldBy}`,
+    [failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, failure.nextAttemptAt, webhookId, token],
   );
+  return result.affectedRows === 1;
 }
 
-/** Deactivated: no longer due, counted. Returns the deactivation's number and when its failures began. */
-export async function deactivateWebhook(tx: Queryable, webhookId: number, failure: WebhookFailure): Promise<{ deactivation: number; firstFailureAt: Date }> {
-  await tx.query(
+/**
+ * Deactivated: no longer due, counted. Returns the deactivation's number and
+ * when its failures began; undefined when the lease is lost.
+ */
+export async function deactivateWebhook(tx: Queryable, webhookId: number, token: string, failure: WebhookFailure): Promise<{ deactivation: number; firstFailureAt: Date } | undefined> {
+  const [result] = await tx.query<ResultSetHeader>(
     `update webhooks w set w.active = 0, w.deactivated_at = ?, w.deactivations = w.deactivations + 1,
        w.locked_by = null, w.locked_until = null, w.lease_token = null, w.due_at = null, w.failure_count = ?, w.last_error = ?,
        ${setFirstFailureAt}
-     where w.id = ?`,
-    [failure.failedAt, failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, webhookId],
+     where ${heldBy}`,
+    [failure.failedAt, failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, webhookId, token],
   );
+  if (result.affectedRows !== 1) return undefined;
   const [rows] = await tx.query<RowDataPacket[]>('select w.deactivations, w.first_failure_at from webhooks w where w.id = ?', [webhookId]);
   return { deactivation: Number(rows[0]!.deactivations), firstFailureAt: rows[0]!.first_failure_at };
 }

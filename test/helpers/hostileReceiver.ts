@@ -9,8 +9,12 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
  *  - slowHeaders:  the status line and headers, one byte per 100 ms
  *  - hugeError:    500 with a body of 50 MB, as fast as the socket takes it
  *  - hugeSuccess:  200 with a body of 50 MB
+ *  - slowAnswer:   a plain 204, after 1.5 s
+ * A receiver made with `byPath` takes the kind from the request's first path
+ * segment (`/flood102/…`), so that one server plays them all.
  */
-export type Misbehaviour = 'trickle' | 'flood102' | 'blackHole' | 'slowHeaders' | 'hugeError' | 'hugeSuccess';
+export type Misbehaviour = 'trickle' | 'flood102' | 'blackHole' | 'slowHeaders' | 'hugeError' | 'hugeSuccess' | 'slowAnswer';
+export const misbehaviours: Misbehaviour[] = ['trickle', 'flood102', 'blackHole', 'slowHeaders', 'hugeError', 'hugeSuccess', 'slowAnswer'];
 
 export class HostileReceiver {
   /** When each connection opened and closed (ms since the receiver started), for deadline checks. */
@@ -19,7 +23,7 @@ export class HostileReceiver {
   private readonly sockets = new Set<Socket>();
   private readonly born = performance.now();
 
-  constructor(private readonly kind: Misbehaviour) {}
+  constructor(private readonly kind: Misbehaviour | 'byPath') {}
 
   async start(): Promise<this> {
     this.server = createServer((socket) => this.handle(socket));
@@ -57,18 +61,19 @@ export class HostileReceiver {
       seen += chunk.toString('latin1');
       if (record.requests > 0 || !seen.includes('\r\n\r\n')) return;
       record.requests += 1;
-      this.answer(socket, timers);
+      const fromPath = /^POST \/(\w+)/.exec(seen)?.[1] as Misbehaviour | undefined;
+      this.answer(this.kind === 'byPath' ? (fromPath ?? 'blackHole') : this.kind, socket, timers);
     });
   }
 
-  private answer(socket: Socket, timers: NodeJS.Timeout[]): void {
+  private answer(kind: Misbehaviour, socket: Socket, timers: NodeJS.Timeout[]): void {
     const drip = (text: string, everyMs: number) => {
       let i = 0;
       timers.push(setInterval(() => {
         if (i < text.length && !socket.destroyed) socket.write(text[i++]!);
       }, everyMs));
     };
-    switch (this.kind) {
+    switch (kind) {
       case 'trickle':
         socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n');
         drip('x'.repeat(100_000), 100);
@@ -83,7 +88,7 @@ export class HostileReceiver {
         return;
       case 'hugeError':
       case 'hugeSuccess': {
-        const status = this.kind === 'hugeError' ? '500 Internal Server Error' : '200 OK';
+        const status = kind === 'hugeError' ? '500 Internal Server Error' : '200 OK';
         const size = 50 * 1024 * 1024;
         socket.write(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${size}\r\n\r\n`);
         const block = Buffer.alloc(64 * 1024, 'e');
@@ -97,6 +102,9 @@ export class HostileReceiver {
         pump();
         return;
       }
+      case 'slowAnswer':
+        timers.push(setTimeout(() => socket.write('HTTP/1.1 204 No Content\r\n\r\n'), 1500));
+        return;
     }
   }
 }

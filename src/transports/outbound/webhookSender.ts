@@ -40,6 +40,8 @@ const successBodyBytes = 16 * 1024;
  */
 export class WebhookSender implements Sender {
   private readonly agent: Agent;
+  // A webhook's URL is parsed and checked once, not on every attempt.
+  private readonly targets = new Map<string, Target | string>();
 
   constructor(private readonly options: SenderOptions) {
     const resolveHost = options.resolveHost ?? createHostResolver(options.timeoutMs);
@@ -69,34 +71,43 @@ export class WebhookSender implements Sender {
 
   send(request: OutboundRequest): Promise<AttemptOutcome> {
     const started = performance.now();
-    let url: URL;
-    try {
-      url = new URL(request.url);
-    } catch {
-      return Promise.resolve(failure('network', 'the URL is not valid', null, 0));
-    }
-    const host = bareHost(url);
-    if (!this.options.allowPrivateTargets && isIP(host) !== 0 && !isPublicAddress(host)) {
-      return Promise.resolve(failure('target_not_allowed', `${host} is a private, local or reserved address`, null, performance.now() - started));
-    }
+    const target = this.target(request.url);
+    if (typeof target === 'string') return Promise.resolve(failure('target_not_allowed', target, null, performance.now() - started));
+    const headers = ['content-type', 'application/json', 'user-agent', 'newsletter-webhooks/1'];
+    for (const name in request.headers) headers.push(name, request.headers[name]!);
     return new Promise((resolve) => {
-      const attempt = new Attempt(started, this.options.timeoutMs, resolve);
-      this.agent.dispatch(
-        {
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: 'POST',
-          headers: { ...request.headers, 'content-type': 'application/json', 'user-agent': 'newsletter-webhooks/1' },
-          body: request.body,
-        },
-        attempt,
-      );
+      this.agent.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers, body: request.body }, new Attempt(started, this.options.timeoutMs, resolve));
     });
+  }
+
+  /** Where a URL points, or why it may not be sent to (a private IP literal). */
+  private target(raw: string): Target | string {
+    let target = this.targets.get(raw);
+    if (target === undefined) {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        return 'the URL is not valid';
+      }
+      const host = bareHost(url);
+      target = !this.options.allowPrivateTargets && isIP(host) !== 0 && !isPublicAddress(host)
+        ? `${host} is a private, local or reserved address`
+        : { origin: url.origin, path: `${url.pathname}${url.search}` };
+      if (this.targets.size >= 10_000) this.targets.clear();
+      this.targets.set(raw, target);
+    }
+    return target;
   }
 
   close(): Promise<void> {
     return this.agent.close();
   }
+}
+
+interface Target {
+  origin: string;
+  path: string;
 }
 
 /**
