@@ -13,3 +13,17 @@ export async function startChild(args: string[], env: Record<string, string> = {
   lines.on('line', (text) => process.stderr.write(`${text}\n`));
   return { child, origin: `http://127.0.0.1:${line.trim()}` };
 }
+
+/** The real command line (`webhooks serve`, `webhooks worker`, …) in its own process, as production runs it. */
+export function startCli(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+  });
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}

@@ -47,16 +47,24 @@ export interface Intake {
 
 /**
  * Reports `count` events through POST /internal/events at a steady rate and
- * returns when each was sent (keyed by its n). Events carry `n` and a
+ * returns when each intake call began (keyed by its n). Events carry `n` and a
  * subscriber of their own, so that they may travel in parallel lanes.
  */
-export async function emitSteadily(intake: Intake, account: string, count: number, perSecond: number, prefix = ''): Promise<Map<string, number>> {
+export async function emitSteadily(
+  intake: Intake,
+  account: string,
+  count: number,
+  perSecond: number,
+  prefix = '',
+  /** Filled with when each intake call was answered (the event accepted). */
+  answered?: Map<string, number>,
+): Promise<Map<string, number>> {
   const pool = new Pool(intake.origin, { connections: 4 });
   const emitted = new Map<string, number>();
-  const started = performance.now();
+  const first = performance.now();
   try {
     for (let i = 0; i < count; i += 1) {
-      const wait = i * (1000 / perSecond) - (performance.now() - started);
+      const wait = i * (1000 / perSecond) - (performance.now() - first);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const n = `${prefix}${i}`;
       emitted.set(n, performance.now());
@@ -67,6 +75,7 @@ export async function emitSteadily(intake: Intake, account: string, count: numbe
       });
       await response.body.dump();
       if (response.statusCode !== 202) throw new Error(`intake answered ${response.statusCode}`);
+      answered?.set(n, performance.now());
     }
   } finally {
     await pool.close();

@@ -3,6 +3,7 @@
 import { benchSoap } from './soap.js';
 import { benchDelivery } from './delivery.js';
 import { benchLanes } from './lanes.js';
+import { benchLatency } from './latency.js';
 import { benchNeighbours } from './neighbours.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -11,6 +12,7 @@ const only = process.argv[2];
 const rows: string[] = ['| what | measured | baseline in the same run | ratio |', '| --- | --- | --- | --- |'];
 if (!only || only === 'soap') rows.push(...(await benchSoap(seconds)));
 if (!only || only === 'delivery') rows.push(...(await benchDelivery()));
+if (!only || only === 'latency') rows.push(...(await benchLatency()));
 if (!only || only === 'lanes') rows.push(...(await benchLanes()));
 if (!only || only === 'neighbours') rows.push(...(await benchNeighbours()));
 console.log(rows.join('\n'));

@@ -40,17 +40,18 @@ async function run(config: Config, log: Logger, parts: { serve: boolean; worker:
     await app.close();
     throw error;
   }
+  // Shutdown in this order: no new requests, then the workers finish what they hold, then the pool.
   const steps: Array<() => Promise<void>> = [];
+  const worker = parts.worker ? app.createWorker() : undefined;
   if (parts.serve) {
+    if (config.directDelivery) app.enableDirectDelivery(worker);
     const server = await app.listen();
-    log.info({ address: server.address(), publicUrl: config.publicUrl }, 'serving');
+    log.info({ address: server.address(), publicUrl: config.publicUrl, directDelivery: config.directDelivery }, 'serving');
     steps.push(() => closeServer(server));
   }
-  if (parts.worker) {
-    const worker = app.createWorker();
+  if (worker) {
     worker.start();
     log.info({ worker: worker.id }, 'delivery worker started');
-    steps.push(() => worker.stop());
     if (!parts.serve && config.metricsPort !== undefined) {
       // A worker-only process has no HTTP side; METRICS_PORT gives its counters one.
       const metrics = createServer((req, res) => {

@@ -24,6 +24,7 @@ export interface Config {
   pollIntervalMs: number;
   workerConcurrency: number;
   accountConcurrency: number;
+  directDelivery: boolean;
   webhookParallelism: number;
   maxWebhooksPerAccount: number;
   maxRequestBytes: number;
@@ -173,7 +174,8 @@ export function loadConfig(env: Env = process.env): Config {
     attemptRetentionDays: positiveNumber(env, 'ATTEMPT_RETENTION_DAYS', 30),
     deliveryTimeoutMs,
     leaseSeconds,
-    pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 100, 1),
+    pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 1000, 1),
+    directDelivery: env.DIRECT_DELIVERY === undefined || env.DIRECT_DELIVERY === '' ? true : flag(env, 'DIRECT_DELIVERY'),
     workerConcurrency,
     accountConcurrency,
     webhookParallelism,

@@ -6,7 +6,7 @@ import { Authenticator } from './services/authenticator.js';
 import { WebhookService } from './services/webhookService.js';
 import { Webservice } from './services/webservice.js';
 import { EventIntake } from './services/eventIntake.js';
-import { DeliveryWorker, newWorkerId } from './services/deliveryWorker.js';
+import { DeliveryWorker, newWorkerId, type WorkerMode } from './services/deliveryWorker.js';
 import { Housekeeping } from './services/housekeeping.js';
 import { WebhookSender } from './transports/outbound/webhookSender.js';
 import { createHostResolver } from './transports/outbound/hostResolver.js';
@@ -84,19 +84,38 @@ export class Application {
     return this.mailer;
   }
 
-  /** A delivery worker with its background jobs; start() it, or runOnce() for cron. */
-  createWorker(id?: string): DeliveryWorker {
+  /**
+   * A delivery worker with its background jobs; start() it, or runOnce() for
+   * cron. A dispatcher has neither a claim loop nor jobs: it sends what intake
+   * leases to it (see enableDirectDelivery).
+   */
+  createWorker(id?: string, mode: WorkerMode = 'worker'): DeliveryWorker {
     const sender = this.dependencies.sender ?? new WebhookSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets });
     if (!this.dependencies.sender) this.senders.push(sender);
     const workerId = id ?? newWorkerId();
-    const jobs = new JobSchedule([
-      { name: 'outbox', intervalMs: this.config.pollIntervalMs, run: () => this.intake.drainOutbox() },
-      new NotificationService(this.pool, this.clock, this.notificationMailer(), () => this.tokenKey(), this.log, this.metrics, this.config, workerId),
-      new Housekeeping(this.pool, this.clock, this.config),
-    ], this.log);
-    const worker = new DeliveryWorker(this.pool, this.clock, sender, this.log, this.metrics, this.config, jobs, workerId);
+    const jobs = mode === 'worker'
+      ? new JobSchedule([
+        { name: 'outbox', intervalMs: this.config.pollIntervalMs, run: () => this.intake.drainOutbox() },
+        new NotificationService(this.pool, this.clock, this.notificationMailer(), () => this.tokenKey(), this.log, this.metrics, this.config, workerId),
+        new Housekeeping(this.pool, this.clock, this.config),
+      ], this.log)
+      : undefined;
+    const worker = new DeliveryWorker(this.pool, this.clock, sender, this.log, this.metrics, this.config, jobs, workerId, mode);
     this.workers.push(worker);
     return worker;
+  }
+
+  /**
+   * Accepted events' first attempts leave from this process right after the
+   * intake's commit, under leases taken in that transaction: by `worker`, or
+   * by a dispatcher made for the purpose (a process that only serves).
+   * Returns the worker, started.
+   */
+  enableDirectDelivery(worker?: DeliveryWorker): DeliveryWorker {
+    const dispatcher = worker ?? this.createWorker(undefined, 'dispatcher');
+    dispatcher.start();
+    this.intake.deliverDirectly(dispatcher);
+    return dispatcher;
   }
 
   /** The database answers and has every migration this code expects. */

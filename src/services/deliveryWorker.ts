@@ -27,6 +27,7 @@ import {
   type Lease,
 } from '../storage/webhookLifecycleStore.js';
 import { sendRound, type RoundAttempt } from './deliveryRound.js';
+import type { DirectDelivery } from './eventIntake.js';
 import type { JobSchedule } from './jobSchedule.js';
 import type { Observer } from './observer.js';
 import type { Sender } from './ports.js';
@@ -44,6 +45,9 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
   webhookParallelism: number;
   deliveryTimeoutMs: number;
 }
+
+/** A worker claims due work itself; a dispatcher (in a process that only serves) sends only what intake leases to it. */
+export type WorkerMode = 'worker' | 'dispatcher';
 
 // What one round of one webhook loads: bounded by rows and by payload bytes
 // (the first delivery always comes), so that a worker's memory is bounded by
@@ -87,7 +91,7 @@ type Recorded =
  * attempts in flight, with a share per account and per webhook, so that one
  * customer's slow endpoints never take another customer's turn.
  */
-export class DeliveryWorker {
+export class DeliveryWorker implements DirectDelivery {
   readonly id: string;
   private readonly wakeup = new Wakeup();
   private readonly held = new Map<number, HeldWebhook>();
@@ -107,6 +111,7 @@ export class DeliveryWorker {
     private readonly options: DeliveryWorkerOptions,
     private readonly jobs: JobSchedule | undefined,
     id = newWorkerId(),
+    private readonly mode: WorkerMode = 'worker',
   ) {
     this.id = id;
     this.slots = new Slots(options.workerConcurrency, options.accountConcurrency);
@@ -118,12 +123,33 @@ export class DeliveryWorker {
     this.wakeup.notify();
   }
 
+  get workerId(): string {
+    return this.id;
+  }
+
   start(): void {
     this.running ??= (async () => {
       this.jobs?.start();
       this.startRenewing();
-      await this.loop();
+      if (this.mode === 'worker') await this.loop();
     })();
+  }
+
+  /** Direct delivery: up to `wanted` slots of the account for webhooks intake is about to lease to this worker. */
+  reserve(accountId: number, wanted: number): number {
+    let taken = 0;
+    while (taken < wanted && !this.stopping && this.slots.take(accountId)) taken += 1;
+    return taken;
+  }
+
+  unreserve(accountId: number, count: number): void {
+    for (let i = 0; i < count; i += 1) this.slots.give(accountId);
+  }
+
+  /** Direct delivery: webhooks intake leased to this worker in its transaction, on slots reserved for them. */
+  adopt(webhooks: ClaimedWebhook[], lease: Lease): void {
+    this.observer.leasesTaken(webhooks.length);
+    for (const webhook of webhooks) this.hold(webhook, { ...lease });
   }
 
   /**

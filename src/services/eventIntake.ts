@@ -1,14 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import { readReportedEvent, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import { accountIdsByUsername, fanOutEvent, insertEvent } from '../storage/eventsStore.js';
-import { touchWebhooksForEvent } from '../storage/webhookLifecycleStore.js';
-import { claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
+import { anyOutboxRowWaiting, claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
+import { leaseWebhooks, selectForDirectDelivery, touchWebhooksForEvent, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
 
 export interface IntakeOptions {
   bufferDays: number;
   maxPayloadBytes: number;
+  leaseSeconds: number;
 }
 
 export interface AcceptedEvent {
@@ -17,17 +19,76 @@ export interface AcceptedEvent {
 }
 
 /**
+ * A worker in this process that takes over webhooks intake leases to it in its
+ * own transaction, so that an event's first attempt leaves right after the
+ * commit instead of at the next poll of some worker.
+ */
+export interface DirectDelivery {
+  readonly workerId: string;
+  /** Takes up to `wanted` of the worker's slots for the account; returns how many it got. */
+  reserve(accountId: number, wanted: number): number;
+  unreserve(accountId: number, count: number): void;
+  /** Runs the leased webhooks on the slots reserved for them. */
+  adopt(webhooks: ClaimedWebhook[], lease: Lease): void;
+}
+
+/** Webhooks leased for direct delivery in one transaction, and the slots reserved for them. */
+class DirectLeases {
+  readonly webhooks: ClaimedWebhook[] = [];
+  readonly lease: Lease;
+  private readonly reserved = new Map<number, number>();
+
+  constructor(
+    private readonly direct: DirectDelivery,
+    now: Date,
+    leaseSeconds: number,
+  ) {
+    this.lease = { token: randomBytes(12).toString('hex'), until: new Date(now.getTime() + leaseSeconds * 1000) };
+  }
+
+  /** Leases what the event made due and the worker has room for; the intake's touch has locked those rows. */
+  async take(tx: PoolConnection, accountId: number, event: string, now: Date): Promise<void> {
+    const candidates = (await selectForDirectDelivery(tx, accountId, event, now)).filter((w) => !this.webhooks.some((taken) => taken.id === w.id));
+    const room = this.direct.reserve(accountId, candidates.length);
+    if (room === 0) return;
+    this.reserved.set(accountId, (this.reserved.get(accountId) ?? 0) + room);
+    const taken = candidates.slice(0, room);
+    await leaseWebhooks(tx, taken.map((w) => w.id), this.direct.workerId, this.lease);
+    this.webhooks.push(...taken);
+  }
+
+  /** After the commit: the worker runs them, on the slots reserved. */
+  handOver(): void {
+    this.reserved.clear();
+    if (this.webhooks.length > 0) this.direct.adopt(this.webhooks, this.lease);
+  }
+
+  /** The transaction failed: nothing was leased. */
+  giveBack(): void {
+    for (const [accountId, count] of this.reserved) this.direct.unreserve(accountId, count);
+    this.reserved.clear();
+  }
+}
+
+/**
  * Every way in (HTTP intake, the outbox, the command line) ends here: events
  * are checked, then stored with their deliveries in one transaction, so that an
  * accepted event is durable and fanned out before the caller hears "accepted".
  */
 export class EventIntake {
+  private direct: DirectDelivery | undefined;
+
   constructor(
     private readonly pool: Pool,
     private readonly clock: Clock,
     private readonly options: IntakeOptions,
     private readonly onAccepted: () => void = () => undefined,
   ) {}
+
+  /** From now on, webhooks an accepted event makes due are leased to this worker in the intake's transaction. */
+  deliverDirectly(direct: DirectDelivery): void {
+    this.direct = direct;
+  }
 
   /** All or nothing: one bad event refuses the whole batch, naming its position. */
   async accept(inputs: unknown[]): Promise<AcceptedEvent[]> {
@@ -39,7 +100,7 @@ export class EventIntake {
         throw inputs.length > 1 && error instanceof ApiError ? new ApiError(error.code, `event ${index}: ${error.message}`) : error;
       }
     });
-    const accepted = await inTransaction(this.pool, async (tx) => {
+    const accepted = await this.inIntakeTransaction(now, async (tx, stored) => {
       const accounts = await accountIdsByUsername(tx, [...new Set(events.map((e) => e.account))]);
       const unknown = events.findIndex((e) => !accounts.has(e.account));
       if (unknown >= 0) {
@@ -47,22 +108,11 @@ export class EventIntake {
         throw new ApiError(ErrorCode.invalidParameter, `${prefix}parameter 'account' names no account`);
       }
       const results: AcceptedEvent[] = [];
-      for (const event of events) results.push(await this.store(tx, event, accounts.get(event.account)!, now));
+      for (const event of events) results.push(await this.store(tx, event, accounts.get(event.account)!, now, stored));
       return results;
     });
     if (accepted.some((a) => a.deliveries > 0)) this.onAccepted();
     return accepted;
-  }
-
-  private async store(tx: PoolConnection, event: ReportedEvent, accountId: number, now: Date): Promise<AcceptedEvent> {
-    const stored = { accountId, event: event.event, subscriber: event.subscriber, payload: event.payload, occurredAt: event.occurredAt };
-    const bufferSince = new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000);
-    // Webhook rows first, deliveries second: the worker, activation and
-    // deletion lock in the same order, so none of them deadlock with intake.
-    await touchWebhooksForEvent(tx, stored, bufferSince, now);
-    const id = await insertEvent(tx, stored, now);
-    const deliveries = await fanOutEvent(tx, id, stored, bufferSince, now);
-    return { id, deliveries };
   }
 
   /**
@@ -70,8 +120,9 @@ export class EventIntake {
    * A row that cannot be accepted stays, with its reason, for an operator.
    */
   async drainOutbox(limit = 500): Promise<number> {
+    if (!(await anyOutboxRowWaiting(this.pool))) return 0;
     const now = this.clock.now();
-    const moved = await inTransaction(this.pool, async (tx) => {
+    const moved = await this.inIntakeTransaction(now, async (tx, stored) => {
       const rows = await claimOutboxRows(tx, limit);
       if (rows.length === 0) return 0;
       const accounts = await accountIdsByUsername(tx, [...new Set(rows.map((r) => r.account))]);
@@ -86,7 +137,7 @@ export class EventIntake {
           await refuseOutboxRow(tx, row.id, error.message);
           continue;
         }
-        await this.store(tx, event, accounts.get(event.account)!, now);
+        await this.store(tx, event, accounts.get(event.account)!, now, stored);
         done.push(row.id);
       }
       await deleteOutboxRows(tx, done);
@@ -94,5 +145,45 @@ export class EventIntake {
     });
     if (moved > 0) this.onAccepted();
     return moved;
+  }
+
+  /**
+   * One intake transaction. `stored` collects the (account, event) pairs it
+   * stored; with direct delivery, the webhooks they made due are leased in the
+   * same transaction and handed to the worker after the commit.
+   */
+  private async inIntakeTransaction<T>(now: Date, work: (tx: PoolConnection, stored: Map<string, { accountId: number; event: string }>) => Promise<T>): Promise<T> {
+    const direct = this.direct;
+    let leases: DirectLeases | undefined;
+    let result: T;
+    try {
+      result = await inTransaction(this.pool, async (tx) => {
+        leases?.giveBack(); // a deadlock retry starts over
+        const stored = new Map<string, { accountId: number; event: string }>();
+        const value = await work(tx, stored);
+        if (direct) {
+          leases = new DirectLeases(direct, now, this.options.leaseSeconds);
+          for (const { accountId, event } of stored.values()) await leases.take(tx, accountId, event, now);
+        }
+        return value;
+      });
+    } catch (error) {
+      leases?.giveBack();
+      throw error;
+    }
+    leases?.handOver();
+    return result;
+  }
+
+  private async store(tx: PoolConnection, event: ReportedEvent, accountId: number, now: Date, stored: Map<string, { accountId: number; event: string }>): Promise<AcceptedEvent> {
+    const record = { accountId, event: event.event, subscriber: event.subscriber, payload: event.payload, occurredAt: event.occurredAt };
+    const bufferSince = new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000);
+    // Webhook rows first, deliveries second: the worker, activation and
+    // deletion lock in the same order, so none of them deadlock with intake.
+    await touchWebhooksForEvent(tx, record, bufferSince, now);
+    const id = await insertEvent(tx, record, now);
+    const deliveries = await fanOutEvent(tx, id, record, bufferSince, now);
+    if (deliveries > 0) stored.set(`${accountId}\u0000${event.event}`, { accountId, event: event.event });
+    return { id, deliveries };
   }
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { createReactivationToken } from '../domain/reactivationToken.js';
 import { inTransaction, type Pool } from '../storage/database.js';
-import { claimDueNotifications, markNotificationFailed, markNotificationSent, type DueNotification } from '../storage/notificationsStore.js';
+import { anyNotificationDue, claimDueNotifications, markNotificationFailed, markNotificationSent, type DueNotification } from '../storage/notificationsStore.js';
 import { renderDeactivationMail } from '../transports/mail/deactivationMail.js';
 import type { Mailer, RenderedMail } from './ports.js';
 import type { BackgroundJob } from './jobSchedule.js';
@@ -51,6 +51,7 @@ export class NotificationService implements BackgroundJob {
   }
 
   async run(): Promise<number> {
+    if (!(await anyNotificationDue(this.pool, this.clock.now()))) return 0;
     let sent = 0;
     for (; sent < perRun; sent += 1) {
       const now = this.clock.now();

@@ -33,6 +33,15 @@ export interface DueNotification {
   webhook: { id: number; app: string; event: string; url: string; bufferedEvents: number };
 }
 
+/** One probe without locks, so that an idle worker's notification check costs one query. */
+export async function anyNotificationDue(db: Queryable, now: Date): Promise<boolean> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    "select 1 from notifications n where n.status = 'pending' and n.next_attempt_at <= ? and (n.locked_until is null or n.locked_until < ?) limit 1",
+    [now, now],
+  );
+  return rows.length > 0;
+}
+
 /**
  * Leases due notifications to one worker (only notification rows are locked),
  * then reads what the e-mail needs. Run inside a transaction.

@@ -9,6 +9,12 @@ export interface OutboxRow {
   occurredAt: Date | null;
 }
 
+/** One probe without locks, so that an idle worker's outbox check costs one query. */
+export async function anyOutboxRowWaiting(db: Queryable): Promise<boolean> {
+  const [rows] = await db.query<RowDataPacket[]>('select 1 from event_outbox o where o.refused_reason is null limit 1');
+  return rows.length > 0;
+}
+
 /** The oldest waiting rows, locked for this transaction; other workers skip them. */
 export async function claimOutboxRows(db: Queryable, limit: number): Promise<OutboxRow[]> {
   const [rows] = await db.query<RowDataPacket[]>(

@@ -47,13 +47,28 @@ export async function selectClaimableWebhooks(
     // "not in ()" is not SQL; 0 is never an id.
     [filter.now, filter.now, filter.excludeIds.length ? filter.excludeIds : [0], filter.excludeAccounts.length ? filter.excludeAccounts : [0], filter.limit],
   );
-  return rows.map((row) => ({
-    id: Number(row.id),
-    accountId: Number(row.account_id),
-    url: row.url,
-    secret: row.secret,
-    failureCount: Number(row.failure_count),
-  }));
+  return rows.map(toClaimedWebhook);
+}
+
+function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
+  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, secret: row.secret, failureCount: Number(row.failure_count) };
+}
+
+/**
+ * The webhooks of one account and event that may be sent to right away, read
+ * in the intake's own transaction (whose touch has locked them): active, not
+ * backing off, held by nobody. The intake leases those it takes with
+ * leaseWebhooks before it commits.
+ */
+export async function selectForDirectDelivery(tx: Queryable, accountId: number, event: string, now: Date): Promise<ClaimedWebhook[]> {
+  const [rows] = await tx.query<RowDataPacket[]>(
+    `select w.id, w.account_id, w.url, w.secret, w.failure_count from webhooks w
+     where w.account_id = ? and w.event = ? and w.active = 1 and w.failure_count = 0 and w.due_at <= ?
+       and (w.locked_until is null or w.locked_until < ?)
+     order by w.id`,
+    [accountId, event, now, now],
+  );
+  return rows.map(toClaimedWebhook);
 }
 
 export async function leaseWebhooks(tx: Queryable, ids: number[], worker: string, lease: Lease): Promise<void> {
