@@ -4,6 +4,10 @@ export interface LoadResult {
   requests: number;
   seconds: number;
   perSecond: number;
+  /** Milliseconds per request: median, 99th percentile, slowest. */
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 /**
@@ -20,18 +24,21 @@ export async function postLoad(
 ): Promise<LoadResult> {
   const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
   const deadline = performance.now() + seconds * 1000;
-  let requests = 0;
+  const latencies: number[] = [];
   const started = performance.now();
   async function lane(): Promise<void> {
     while (performance.now() < deadline) {
+      const sent = performance.now();
       const response = await pool.request({ method: 'POST', path, body, headers: { 'content-type': 'text/xml; charset=utf-8' } });
       const text = await response.body.text();
       if (!check(response.statusCode, text)) throw new Error(`unexpected answer ${response.statusCode}: ${text.slice(0, 200)}`);
-      requests += 1;
+      latencies.push(performance.now() - sent);
     }
   }
   await Promise.all(Array.from({ length: concurrency }, lane));
   const elapsed = (performance.now() - started) / 1000;
   await pool.close();
-  return { requests, seconds: elapsed, perSecond: requests / elapsed };
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  return { requests: latencies.length, seconds: elapsed, perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1] ?? Number.NaN };
 }

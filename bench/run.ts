@@ -1,6 +1,7 @@
 // npm run bench: every benchmark, each measured against a baseline in the same
 // run (these machines are noisy), printed as the table docs/benchmarks.md keeps.
 import { benchSoap } from './soap.js';
+import { benchTail } from './tail.js';
 import { benchDelivery } from './delivery.js';
 import { benchLanes } from './lanes.js';
 import { benchLatency } from './latency.js';
@@ -11,6 +12,7 @@ const only = process.argv[2];
 
 const rows: string[] = ['| what | measured | baseline in the same run | ratio |', '| --- | --- | --- | --- |'];
 if (!only || only === 'soap') rows.push(...(await benchSoap(seconds)));
+if (!only || only === 'tail') rows.push(...(await benchTail()));
 if (!only || only === 'delivery') rows.push(...(await benchDelivery()));
 if (!only || only === 'latency') rows.push(...(await benchLatency()));
 if (!only || only === 'lanes') rows.push(...(await benchLanes()));

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { Application, NotReadyError } from './main.js';
+import { Application, ListenError, listenOn, NotReadyError } from './main.js';
 import { createAccount } from './services/accounts.js';
 import { ApiError } from './domain/errors.js';
 import { migrate } from './storage/migrator.js';
@@ -34,36 +34,45 @@ function option(values: Record<string, unknown>, name: string): string {
 
 async function run(config: Config, log: Logger, parts: { serve: boolean; worker: boolean }): Promise<void> {
   const app = new Application(config, log);
+  // Shutdown in this order: no new requests, then the workers finish what they hold, then the pool.
+  const steps: Array<() => Promise<void>> = [];
   try {
     await app.checkReady();
+    const worker = parts.worker ? app.createWorker() : undefined;
+    if (parts.serve) {
+      if (config.directDelivery) app.enableDirectDelivery(worker);
+      const server = await app.listen();
+      log.info({ address: server.address(), publicUrl: config.publicUrl, directDelivery: config.directDelivery }, 'serving');
+      steps.push(() => closeServer(server));
+    }
+    if (worker) {
+      worker.start();
+      log.info({ worker: worker.id }, 'delivery worker started');
+      if (!parts.serve && config.metricsPort !== undefined) steps.unshift(await serveWorkerMetrics(app, config, log));
+    }
   } catch (error) {
+    for (const step of steps) await step();
     await app.close();
     throw error;
   }
-  // Shutdown in this order: no new requests, then the workers finish what they hold, then the pool.
-  const steps: Array<() => Promise<void>> = [];
-  const worker = parts.worker ? app.createWorker() : undefined;
-  if (parts.serve) {
-    if (config.directDelivery) app.enableDirectDelivery(worker);
-    const server = await app.listen();
-    log.info({ address: server.address(), publicUrl: config.publicUrl, directDelivery: config.directDelivery }, 'serving');
-    steps.push(() => closeServer(server));
-  }
-  if (worker) {
-    worker.start();
-    log.info({ worker: worker.id }, 'delivery worker started');
-    if (!parts.serve && config.metricsPort !== undefined) {
-      // A worker-only process has no HTTP side; METRICS_PORT gives its counters one.
-      const metrics = createServer((req, res) => {
-        if (req.url !== '/metrics') return void res.writeHead(404).end();
-        app.metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': app.metrics.registry.contentType }).end(body));
-      });
-      metrics.listen(config.metricsPort, config.host);
-      steps.unshift(() => closeServer(metrics));
-    }
-  }
   steps.push(() => app.close());
   await untilStopped(steps, log);
+}
+
+/** A worker-only process has no HTTP side; METRICS_PORT gives its counters one. Returns its shutdown step. */
+async function serveWorkerMetrics(app: Application, config: Config, log: Logger): Promise<() => Promise<void>> {
+  const metrics = createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    app.metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': app.metrics.registry.contentType }).end(body),
+      (error: unknown) => {
+        log.warn({ err: error }, 'metrics unavailable');
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+      },
+    );
+  });
+  await listenOn(metrics, config.metricsPort!, config.host, 'METRICS_PORT');
+  return () => closeServer(metrics);
 }
 
 async function workerOnce(config: Config, log: Logger): Promise<void> {
@@ -76,23 +85,44 @@ async function workerOnce(config: Config, log: Logger): Promise<void> {
   }
 }
 
+// Requests in progress get this long to finish at shutdown; then their connections are closed.
+const shutdownGraceMs = 10_000;
+
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const cutOff = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
+    server.close(() => {
+      clearTimeout(cutOff);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }
 
-/** Waits for SIGTERM or SIGINT, then runs the shutdown steps in order. */
+/**
+ * Waits for SIGTERM or SIGINT, then runs the shutdown steps in order. A
+ * promise that nobody handled (the plan is that there is none) is logged and
+ * shuts the process down the same way, with exit code 1.
+ */
 function untilStopped(steps: Array<() => Promise<void>>, log: Logger): Promise<void> {
   return new Promise((resolve) => {
-    const stop = async (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      for (const step of steps) await step();
+    let stopping = false;
+    const stop = async (reason: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ reason }, 'shutting down');
+      for (const step of steps) {
+        await step().catch((error: unknown) => log.error({ err: error }, 'shutdown step failed'));
+      }
       resolve();
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
+    process.on('unhandledRejection', (reason) => {
+      log.fatal({ err: reason }, 'unhandled promise rejection; shutting down');
+      process.exitCode = 1;
+      void stop('unhandledRejection');
+    });
   });
 }
 
@@ -182,7 +212,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) console.error(`webhooks: ${error.message}\n\n${usage}`);
-  else if (error instanceof ConfigError || error instanceof ApiError || error instanceof NotReadyError) console.error(`webhooks: ${error.message}`);
+  else if (error instanceof ConfigError || error instanceof ApiError || error instanceof NotReadyError || error instanceof ListenError) console.error(`webhooks: ${error.message}`);
   else if (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^(ECONNREFUSED|ER_|ENOTFOUND|PROTOCOL)/.test(error.code)) {
     console.error(`webhooks: database: ${error.message} (check DATABASE_URL)`);
   } else console.error(error);

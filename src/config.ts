@@ -28,6 +28,7 @@ export interface Config {
   webhookParallelism: number;
   maxWebhooksPerAccount: number;
   maxRequestBytes: number;
+  maxCallBytes: number;
   maxPayloadBytes: number;
   loginFailureLimit: number;
   loginFailureWindowSeconds: number;
@@ -181,6 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookParallelism,
     maxWebhooksPerAccount: integer(env, 'MAX_WEBHOOKS_PER_ACCOUNT', 100, 1),
     maxRequestBytes,
+    maxCallBytes: integer(env, 'MAX_CALL_BYTES', 64 * 1024, 1024),
     maxPayloadBytes,
     loginFailureLimit: integer(env, 'LOGIN_FAILURE_LIMIT', 10, 1),
     loginFailureWindowSeconds: integer(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 300, 1),

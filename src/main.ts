@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -34,6 +34,28 @@ export interface Dependencies {
 }
 
 export class NotReadyError extends Error {}
+
+/** A server that could not listen, with a message that says what to change. */
+export class ListenError extends Error {}
+
+/**
+ * Listens, or rejects with one line that says why. (Express 5's app.listen
+ * hands a listen error to its callback as if it were success: a second
+ * process on a busy port would report "serving" and serve nothing.)
+ */
+export function listenOn(server: Server, port: number, host: string, setting: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'the port is in use' : error.code === 'EACCES' ? 'permission denied' : error.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : error.message;
+      reject(new ListenError(`cannot listen on ${host}:${port}: ${why}; set ${setting}`));
+    };
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+}
 
 /** The composition root: every service wired once, for the CLI and for tests alike. */
 export class Application {
@@ -140,7 +162,7 @@ export class Application {
       wsdl,
       observer: this.metrics,
       metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
-      maxRequestBytes: this.config.maxRequestBytes,
+      maxCallBytes: this.config.maxCallBytes,
       trustProxy: this.config.trustProxy,
       checkReady: () => this.checkReady(),
       extraRouters: [
@@ -151,15 +173,13 @@ export class Application {
     });
   }
 
-  /** Listens on HOST:PORT (port 0: any free port) and resolves with the server. */
-  listen(port = this.config.port, host = this.config.host): Promise<Server> {
-    const app = this.httpApp();
-    return new Promise((resolve, reject) => {
-      const server = app.listen(port, host, () => resolve(server));
-      server.once('error', reject);
-      // A client that keeps a connection open must not hold up a shutdown forever.
-      server.keepAliveTimeout = 5000;
-    });
+  /** Listens on HOST:PORT (port 0: any free port) and resolves with the server; a port in use rejects with a ListenError. */
+  async listen(port = this.config.port, host = this.config.host): Promise<Server> {
+    const server = createServer(this.httpApp());
+    // A client that keeps a connection open must not hold up a shutdown forever.
+    server.keepAliveTimeout = 5000;
+    await listenOn(server, port, host, 'PORT and HOST');
+    return server;
   }
 
   async close(): Promise<void> {

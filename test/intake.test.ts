@@ -83,4 +83,36 @@ describe('event intake', () => {
       await closed.stop();
     }
   });
+
+  it('refuses an outbox row that cannot become an event, with its reason, and never holds up the rows behind it', async () => {
+    const connection = await service.app.pool.getConnection();
+    try {
+      // A zero date gets in only past strict mode, as it may from an older platform release.
+      await connection.query("set session sql_mode = ''");
+      await connection.query(
+        `insert into event_outbox (account, event, payload, occurred_at) values
+         (?, 'optin_finalized', '{"n":"zero date"}', '0000-00-00 00:00:00'),
+         (?, 'optin_finalized', '{"n": not json', null),
+         (?, 'optin_started', '{"n":"unknown event"}', null),
+         (?, 'optin_finalized', ?, null),
+         ('nobody-at-all', 'optin_finalized', '{"n":"unknown account"}', null),
+         (?, 'optin_finalized', '{"n":"fine"}', null)`,
+        [account.username, account.username, account.username, account.username, JSON.stringify({ n: 'x'.repeat(2000) }), account.username],
+      );
+    } finally {
+      connection.release();
+    }
+    expect(await service.app.intake.drainOutbox()).to.equal(1);
+    const [refused] = await service.app.pool.query<any[]>('select refused_reason from event_outbox order by id');
+    expect(refused.map((row) => row.refused_reason)).to.deep.equal([
+      "parameter 'occurredAt' is not a valid date and time",
+      "parameter 'payload' is not valid JSON",
+      "parameter 'event' must be optin_finalized, optout_finalized or profilemanager_finalized",
+      "parameter 'payload' is larger than 1024 bytes",
+      "parameter 'account' names no account",
+    ]);
+    const [fine] = await service.app.pool.query<any[]>('select payload from events where payload = \'{"n":"fine"}\'');
+    expect(fine).to.have.length(1);
+    expect(await service.app.intake.drainOutbox(), 'refused rows are not taken again').to.equal(0);
+  });
 });

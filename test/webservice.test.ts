@@ -99,6 +99,28 @@ describe('the four webservice functions', function () {
         expect(filter.error).to.equal(3);
       });
 
+      it('answers parameter errors (2, 3) before it checks the password, in every function', async () => {
+        const wrong = { username: auth().username, password: 'not-the-password' };
+        const cases: Array<[string, Record<string, unknown>, number]> = [
+          ['CreateWebHook', { app: 'x', event: 'optin_started', url: 'https://a.example.com/' }, 3],
+          ['CreateWebHook', { app: 'x', event: 'optin_finalized', url: 'not a url' }, 3],
+          ['CreateWebHook', { app: 'a'.repeat(300), event: 'optin_finalized', url: 'https://a.example.com/' }, 3],
+          ['CreateWebHook', { event: 'optin_finalized', url: 'https://a.example.com/' }, 2],
+          ['GetWebHooks', { event: 'nonsense' }, 3],
+          ['ActivateWebHook', { id: '12x' }, 3],
+          ['ActivateWebHook', { id: '1', replayEvents: 'maybe' }, 3],
+          ['DeleteWebHookById', { id: '-1' }, 3],
+        ];
+        // PHP's SoapClient converts values to the WSDL's int and boolean itself ('12x' leaves as 12): only untyped clients can send these.
+        const typed = label.startsWith('PHP');
+        for (const [fn, params, error] of cases) {
+          if (typed && ('id' in params || 'replayEvents' in params)) continue;
+          const answer = await client.call(fn, { ...wrong, ...params });
+          expect(answer.error, `${fn} ${JSON.stringify(params).slice(0, 60)}`).to.equal(error);
+        }
+        expect((await client.call('CreateWebHook', { ...wrong, app: 'x', event: 'optin_finalized', url: 'https://a.example.com/' })).error).to.equal(1);
+      });
+
       it('answers error 5 for targets that are not allowed', async () => {
         for (const url of ['javascript:alert(1)', 'ftp://files.example.com/', 'http://127.0.0.1/', 'http://169.254.169.254/latest/meta-data',
           'http://[::1]/', 'http://0x7f000001/', 'http://user:pw@hooks.example.com/', 'http://localhost:8080/', 'http://db.internal/']) {

@@ -8,7 +8,7 @@ import { jsonClient } from './helpers/clients.js';
 import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
 
 const run = promisify(execFile);
-const nastyName = `Shop "Süd" 'Ost' $HOME \\ \\n <b> & {$x} ä€`;
+const nastyName = `Shop "Süd" 'Ost' $HOME \\ \\n <b> & {$x} ä€ \u0085 \u2028 \u2029 \t end`;
 
 interface Ran {
   code: number;

@@ -14,22 +14,42 @@ for (const [network, prefix] of [
   nonPublic.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 128], ['::1', 128], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+  ['::', 128], ['::1', 128], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) {
   nonPublic.addSubnet(network, prefix, 'ipv6');
 }
 
-/** The IPv4 address an IPv6 address carries inside (mapped, compatible, NAT64), if any. */
-function embeddedIpv4(address: string): string | undefined {
-  const match = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (match) return match[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (hex) {
-    const high = parseInt(hex[1]!, 16);
-    const low = parseInt(hex[2]!, 16);
-    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
-  }
-  return undefined;
+/** The eight 16-bit words of an IPv6 address (a zone such as `%eth0` left off). */
+function ipv6Words(address: string): number[] {
+  // The WHATWG URL parser writes every IPv6 spelling (embedded dotted quads included) in one canonical hex form.
+  const canonical = new URL(`http://[${address.replace(/%.*$/, '')}]/`).hostname.slice(1, -1);
+  const words = (part: string) => (part === '' ? [] : part.split(':').map((word) => parseInt(word, 16)));
+  if (!canonical.includes('::')) return words(canonical);
+  const [head, tail] = canonical.split('::') as [string, string];
+  const front = words(head);
+  const back = words(tail);
+  return [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
+}
+
+const ipv4Of = (high: number, low: number) => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+
+/**
+ * The IPv4 addresses an IPv6 address carries inside: IPv4-compatible
+ * (`::a.b.c.d`), IPv4-mapped (`::ffff:a.b.c.d`), IPv4-translated
+ * (`::ffff:0:a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`), 6to4 (`2002:aabb:ccdd::`)
+ * and Teredo (`2001:0:…`, server and client). A packet to such an address may
+ * end up at the IPv4 address, so that one must be public too.
+ */
+function embeddedIpv4(address: string): string[] {
+  const w = ipv6Words(address);
+  const zero = (from: number, to: number) => w.slice(from, to).every((word) => word === 0);
+  if (zero(0, 6)) return [ipv4Of(w[6]!, w[7]!)];
+  if (zero(0, 5) && w[5] === 0xffff) return [ipv4Of(w[6]!, w[7]!)];
+  if (zero(0, 4) && w[4] === 0xffff && w[5] === 0) return [ipv4Of(w[6]!, w[7]!)];
+  if (w[0] === 0x64 && w[1] === 0xff9b && zero(2, 6)) return [ipv4Of(w[6]!, w[7]!)];
+  if (w[0] === 0x2002) return [ipv4Of(w[1]!, w[2]!)];
+  if (w[0] === 0x2001 && w[1] === 0) return [ipv4Of(w[2]!, w[3]!), ipv4Of(~w[6]! & 0xffff, ~w[7]! & 0xffff)];
+  return [];
 }
 
 export function isPublicAddress(address: string): boolean {
@@ -37,8 +57,8 @@ export function isPublicAddress(address: string): boolean {
   if (family === 4) return !nonPublic.check(address, 'ipv4');
   if (family === 6) {
     const inner = embeddedIpv4(address);
-    if (inner !== undefined) return isPublicAddress(inner);
-    return !nonPublic.check(address, 'ipv6');
+    if (inner.length > 0) return inner.every(isPublicAddress);
+    return !nonPublic.check(address.replace(/%.*$/, ''), 'ipv6');
   }
   return false;
 }
@@ -49,11 +69,10 @@ export function bareHost(url: URL): string {
 }
 
 /**
- * Checks what can be checked without the network: syntax, length, scheme, no
- * user-info, and an IP-literal host. Error 3 for a malformed URL, 5 for one
- * that is well-formed but not allowed.
+ * The URL's syntax alone, what can be checked before the caller's password:
+ * error 2 when missing, 3 when malformed (not absolute, no host, too long).
  */
-export function parseTargetUrl(raw: string | undefined, allowPrivateTargets: boolean): URL {
+export function readTargetUrl(raw: string | undefined): URL {
   if (raw === undefined || raw.trim() === '') throw missing('url');
   if (raw.length > maxUrlLength) throw invalid('url', `is longer than ${maxUrlLength} characters`);
   let url: URL;
@@ -62,9 +81,19 @@ export function parseTargetUrl(raw: string | undefined, allowPrivateTargets: boo
   } catch {
     throw invalid('url', 'is not an absolute URL');
   }
+  // Another scheme is a target that is not allowed (5), told by parseTargetUrl.
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') throw invalid('url', 'has no host');
+  return url;
+}
+
+/**
+ * Checks what can be checked without the network: the syntax (2, 3), then the
+ * scheme, user-info and an IP-literal host (5: well-formed, but not allowed).
+ */
+export function parseTargetUrl(raw: string | undefined, allowPrivateTargets: boolean): URL {
+  const url = readTargetUrl(raw);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw targetNotAllowed('only http and https URLs are allowed');
   if (url.username !== '' || url.password !== '') throw targetNotAllowed('user names and passwords in the URL are not allowed');
-  if (url.hostname === '') throw invalid('url', 'has no host');
   const host = bareHost(url);
   if (!allowPrivateTargets && isIP(host) !== 0 && !isPublicAddress(host)) {
     throw targetNotAllowed('the host is a private, local or reserved address');

@@ -1,15 +1,10 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { authenticationFailed, limitReached } from '../domain/errors.js';
+import { ApiError, authenticationFailed, ErrorCode, limitReached } from '../domain/errors.js';
 import { decoyHash, verifyPassword } from '../domain/passwords.js';
 import { findAccountByUsername, type AccountRecord } from '../storage/accountsStore.js';
 import type { Pool } from '../storage/database.js';
-import {
-  clearLoginFailures,
-  countRecentLoginFailures,
-  recordLoginFailure,
-  type FailureSubject,
-} from '../storage/loginFailuresStore.js';
+import { clearLoginFailures, giveBackLoginAttempts, reserveLoginAttempt, type FailureScope, type FailureSubject } from '../storage/loginFailuresStore.js';
 
 export type Account = Omit<AccountRecord, 'passwordHash'>;
 
@@ -20,63 +15,112 @@ export interface AuthenticatorOptions {
 }
 
 const maxCachedCredentials = 10_000;
-// A client address is shared by many users behind one NAT: it may fail more often.
-const addressLimitFactor = 5;
+// Per (account, client address) the limit itself; per account from all
+// addresses ten times that, so that one address cannot lock the owner out;
+// per address, whatever it tried, five times that (many users share a NAT).
+const limitFactor: Record<FailureScope, number> = { account_address: 1, account: 10, address: 5 };
+// A remembered pair is verified again in the background once this share of its life has passed.
+const refreshAfter = 0.75;
+
+interface Remembered {
+  account: Account;
+  refreshAt: number;
+  expiresAt: number;
+}
 
 /**
  * Checks username and password on every call, as the platform's webservice
  * does. A slow hash per call would cap the service at a few dozen calls per
  * second, so a verified pair is remembered for a short time, keyed by an HMAC
- * with a per-process random key, so the cache holds no password. Entries live
- * credentialCacheSeconds, so a changed password takes effect within that time.
+ * with a per-process random key, so the cache holds no password.
+ *
+ * One verification per pair is in flight at a time (callers arriving meanwhile
+ * wait for it), and a pair in use is verified again in the background before
+ * it expires, so an expiry never sends a crowd of callers to scrypt at once.
+ * A changed password takes effect within credentialCacheSeconds.
+ *
+ * Usernames are compared exactly as stored. Failed logins are throttled on
+ * the account a username names, reserved before the hash runs.
  */
 export class Authenticator {
   private readonly cacheKey = randomBytes(32);
-  private readonly verified = new Map<string, { account: Account; expiresAt: number }>();
+  private readonly remembered = new Map<string, Remembered>();
+  private readonly verifying = new Map<string, Promise<Account>>();
 
   constructor(
     private readonly pool: Pool,
     private readonly clock: Clock,
     private readonly options: AuthenticatorOptions,
+    private readonly checkPassword: (password: string, hash: string) => Promise<boolean> = verifyPassword,
   ) {}
 
   async authenticate(username: string, password: string, clientAddress: string | undefined): Promise<Account> {
     const key = createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest('base64');
-    const now = this.clock.now();
-    const cached = this.verified.get(key);
-    if (cached && cached.expiresAt > now.getTime()) return cached.account;
-    if (cached) this.verified.delete(key);
+    const now = this.clock.now().getTime();
+    const known = this.remembered.get(key);
+    if (known && known.expiresAt > now) {
+      if (now >= known.refreshAt && !this.verifying.has(key)) {
+        // The caller does not wait; a failure here (the database, throttling) leaves the pair as it is until it expires.
+        this.verifyOnce(key, username, password, clientAddress).catch(() => undefined);
+      }
+      return known.account;
+    }
+    return this.verifying.get(key) ?? this.verifyOnce(key, username, password, clientAddress);
+  }
 
-    const subjects = failureSubjects(username, clientAddress);
+  private verifyOnce(key: string, username: string, password: string, clientAddress: string | undefined): Promise<Account> {
+    const verification = this.verify(username, password, clientAddress).then(
+      (account) => {
+        this.remember(key, account);
+        return account;
+      },
+      (error: unknown) => {
+        if (error instanceof ApiError && error.code === ErrorCode.authenticationFailed) this.remembered.delete(key);
+        throw error;
+      },
+    ).finally(() => this.verifying.delete(key));
+    this.verifying.set(key, verification);
+    return verification;
+  }
+
+  private async verify(username: string, password: string, clientAddress: string | undefined): Promise<Account> {
+    const now = this.clock.now();
     const windowStart = new Date(now.getTime() - this.options.loginFailureWindowSeconds * 1000);
-    const failures = await countRecentLoginFailures(this.pool, subjects, windowStart);
-    if (
-      (failures.get('username') ?? 0) >= this.options.loginFailureLimit ||
-      (failures.get('address') ?? 0) >= this.options.loginFailureLimit * addressLimitFactor
-    ) {
+    const found = await findAccountByUsername(this.pool, username);
+    // The column's collation ignores trailing spaces; a login does not.
+    const record = found?.username === username ? found : undefined;
+    const subjects = failureSubjects(record?.id, clientAddress);
+    const counts = await Promise.all(subjects.map((subject) => reserveLoginAttempt(this.pool, subject, now, windowStart)));
+    if (subjects.some((subject, i) => counts[i]! > this.options.loginFailureLimit * limitFactor[subject.scope])) {
+      // Refused unchecked, it counts nowhere: hammering from one address must not lock the account for every address.
+      await giveBackLoginAttempts(this.pool, subjects);
       throw limitReached('too many failed logins, try again later');
     }
-
-    const record = await findAccountByUsername(this.pool, username);
-    const ok = await verifyPassword(password, record?.passwordHash ?? (await decoyHash()));
-    if (!record || !ok) {
-      for (const subject of subjects) await recordLoginFailure(this.pool, subject, now, windowStart);
-      throw authenticationFailed();
-    }
-    if ((failures.get('username') ?? 0) > 0) await clearLoginFailures(this.pool, subjects[0]!);
-
+    const ok = await this.checkPassword(password, record?.passwordHash ?? (await decoyHash()));
+    if (!record || !ok) throw authenticationFailed();
+    const own = subjects.find((subject) => subject.scope === 'account_address');
+    await giveBackLoginAttempts(this.pool, subjects.filter((subject) => subject !== own));
+    if (own) await clearLoginFailures(this.pool, own);
     const { passwordHash: _hash, ...account } = record;
-    if (this.options.credentialCacheSeconds > 0) {
-      if (this.verified.size >= maxCachedCredentials) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(key, { account, expiresAt: now.getTime() + this.options.credentialCacheSeconds * 1000 });
-    }
     return account;
+  }
+
+  private remember(key: string, account: Account): void {
+    const ttl = this.options.credentialCacheSeconds * 1000;
+    if (ttl <= 0) return;
+    if (this.remembered.size >= maxCachedCredentials && !this.remembered.has(key)) this.remembered.delete(this.remembered.keys().next().value!);
+    const now = this.clock.now().getTime();
+    this.remembered.set(key, { account, refreshAt: now + ttl * refreshAfter, expiresAt: now + ttl });
   }
 }
 
-function failureSubjects(username: string, clientAddress: string | undefined): FailureSubject[] {
+function failureSubjects(accountId: number | undefined, clientAddress: string | undefined): FailureSubject[] {
   const sha = (text: string) => createHash('sha256').update(text).digest();
-  const subjects: FailureSubject[] = [{ scope: 'username', hash: sha(username) }];
-  if (clientAddress) subjects.push({ scope: 'address', hash: sha(clientAddress) });
+  const subjects: FailureSubject[] = [];
+  if (accountId !== undefined) {
+    subjects.push({ scope: 'account', hash: sha(`account:${accountId}`) });
+    if (clientAddress) subjects.push({ scope: 'account_address', hash: sha(`account:${accountId}\0${clientAddress}`) });
+  }
+  if (clientAddress) subjects.push({ scope: 'address', hash: sha(`address:${clientAddress}`) });
   return subjects;
 }

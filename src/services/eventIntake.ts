@@ -133,8 +133,9 @@ export class EventIntake {
           event = readReportedEvent({ account: row.account, event: row.event, subscriber: row.subscriber, payload: row.payload, occurredAt: row.occurredAt ?? undefined }, now, this.options.maxPayloadBytes);
           if (!accounts.has(event.account)) throw new ApiError(ErrorCode.invalidParameter, "parameter 'account' names no account");
         } catch (error) {
-          if (!(error instanceof ApiError)) throw error;
-          await refuseOutboxRow(tx, row.id, error.message);
+          // Whatever is wrong with one row is that row's reason; the rows behind it go on.
+          const reason = error instanceof ApiError ? error.message : `the row could not be read: ${(error as Error).message}`;
+          await refuseOutboxRow(tx, row.id, reason);
           continue;
         }
         await this.store(tx, event, accounts.get(event.account)!, now, stored);

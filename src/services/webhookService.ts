@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Clock } from '../clock.js';
 import { invalid, limitReached, webhookNotFound } from '../domain/errors.js';
-import { bareHost, checkResolvedAddresses, parseTargetUrl } from '../domain/targetPolicy.js';
+import { bareHost, checkResolvedAddresses, parseTargetUrl, readTargetUrl } from '../domain/targetPolicy.js';
 import { isEventName, maxAppLength, type EventName, type WebHook } from '../domain/webhook.js';
 import { lockAccount } from '../storage/accountsStore.js';
 import { inTransaction, type Pool } from '../storage/database.js';
@@ -40,6 +40,25 @@ export function validateEvent(event: string): EventName {
   return event;
 }
 
+export interface NewWebhookInput {
+  app: string;
+  event: string;
+  url: string;
+}
+
+/**
+ * What can be said about a new webhook's parameters before the password is
+ * checked, so that a malformed call answers 2 or 3 whoever sends it: the app's
+ * length, the event, the URL's syntax. Whether the URL may be a target (5)
+ * needs the network and comes after.
+ */
+export function readNewWebhook(input: NewWebhookInput): { app: string; event: EventName; url: string } {
+  const app = validateApp(input.app);
+  const event = validateEvent(input.event);
+  readTargetUrl(input.url);
+  return { app, event, url: input.url };
+}
+
 /** The use cases of the four webservice functions, for an authenticated account. */
 export class WebhookService {
   constructor(
@@ -58,9 +77,8 @@ export class WebhookService {
     return url;
   }
 
-  async create(accountId: number, input: { app: string; event: string; url: string }): Promise<WebHook> {
-    const app = validateApp(input.app);
-    const event = validateEvent(input.event);
+  async create(accountId: number, input: NewWebhookInput): Promise<WebHook> {
+    const { app, event } = readNewWebhook(input);
     await this.checkTargetUrl(input.url);
     const now = this.clock.now();
     return inTransaction(this.pool, async (tx) => {

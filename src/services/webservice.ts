@@ -1,7 +1,7 @@
 import type { WebHook } from '../domain/webhook.js';
 import { optionalBoolean, optionalText, requiredId, requiredText, type RawParameters } from '../domain/parameters.js';
 import type { Authenticator } from './authenticator.js';
-import { validateEvent, type Activation, type WebhookService } from './webhookService.js';
+import { readNewWebhook, validateEvent, type Activation, type WebhookService } from './webhookService.js';
 
 export const functionNames = ['CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'DeleteWebHookById'] as const;
 export type FunctionName = (typeof functionNames)[number];
@@ -39,7 +39,7 @@ export class Webservice {
     // answers the same whether or not the credentials are right.
     switch (name) {
       case 'CreateWebHook': {
-        const input = { app: requiredText(params, 'app'), event: requiredText(params, 'event'), url: requiredText(params, 'url') };
+        const input = readNewWebhook({ app: requiredText(params, 'app'), event: requiredText(params, 'event'), url: requiredText(params, 'url') });
         const account = await this.authenticator.authenticate(username, password, caller.address);
         return { function: name, message: '', result: await this.webhooks.create(account.id, input) };
       }

@@ -1,34 +1,34 @@
-import type { Queryable, RowDataPacket } from './database.js';
+import type { Queryable, ResultSetHeader } from './database.js';
 
-export type FailureScope = 'username' | 'address';
+export type FailureScope = 'address' | 'account' | 'account_address';
 
 export interface FailureSubject {
   scope: FailureScope;
   hash: Buffer;
 }
 
-/** Counts one failure; a window older than windowStart begins anew at now. */
-export async function recordLoginFailure(db: Queryable, subject: FailureSubject, now: Date, windowStart: Date): Promise<void> {
-  await db.query(
-    `insert into login_failures (scope, subject_hash, window_start, failures) values (?, ?, ?, 1)
+/**
+ * Counts an attempt against the subject before its outcome is known and
+ * returns the count within the window, this attempt included: one atomic
+ * statement (LAST_INSERT_ID(expr) hands the new value back in the answer), so
+ * parallel attempts each see a different count. A window older than
+ * windowStart begins anew.
+ */
+export async function reserveLoginAttempt(db: Queryable, subject: FailureSubject, now: Date, windowStart: Date): Promise<number> {
+  const [result] = await db.query<ResultSetHeader>(
+    `insert into login_failures (scope, subject_hash, window_start, failures) values (?, ?, ?, last_insert_id(1))
      on duplicate key update
-       failures = if(window_start < ?, 1, failures + 1),
+       failures = last_insert_id(if(window_start < ?, 1, failures + 1)),
        window_start = if(window_start < ?, ?, window_start)`,
     [subject.scope, subject.hash, now, windowStart, windowStart, now],
   );
+  return result.insertId;
 }
 
-export async function countRecentLoginFailures(
-  db: Queryable,
-  subjects: FailureSubject[],
-  windowStart: Date,
-): Promise<Map<FailureScope, number>> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    `select lf.scope, lf.failures from login_failures lf
-     where (lf.scope, lf.subject_hash) in (?) and lf.window_start >= ?`,
-    [subjects.map((s) => [s.scope, s.hash]), windowStart],
-  );
-  return new Map(rows.map((row) => [row.scope as FailureScope, Number(row.failures)]));
+/** Takes reserved attempts back: they were no failure (a success, or refused before any password was checked). */
+export async function giveBackLoginAttempts(db: Queryable, subjects: FailureSubject[]): Promise<void> {
+  if (subjects.length === 0) return;
+  await db.query('update login_failures set failures = greatest(failures, 1) - 1 where (scope, subject_hash) in (?)', [subjects.map((s) => [s.scope, s.hash])]);
 }
 
 export async function clearLoginFailures(db: Queryable, subject: FailureSubject): Promise<void> {
@@ -36,6 +36,6 @@ export async function clearLoginFailures(db: Queryable, subject: FailureSubject)
 }
 
 export async function purgeLoginFailures(db: Queryable, before: Date): Promise<number> {
-  const [result] = await db.query<import('./database.js').ResultSetHeader>('delete from login_failures where window_start < ?', [before]);
+  const [result] = await db.query<ResultSetHeader>('delete from login_failures where window_start < ?', [before]);
   return result.affectedRows;
 }

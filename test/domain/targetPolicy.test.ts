@@ -21,6 +21,31 @@ describe('target URL policy', () => {
     }
   });
 
+  it('unwraps every IPv6 form that carries an IPv4 address and judges that one', () => {
+    const embedded: Array<[string, boolean]> = [
+      ['::127.0.0.1', false], // IPv4-compatible; the URL parser writes it ::7f00:1
+      ['::7f00:1', false],
+      ['::ffff:0:127.0.0.1', false], // IPv4-translated
+      ['::ffff:0:a00:1', false],
+      ['64:ff9b::10.0.0.1', false], // NAT64
+      ['64:ff9b:1::a00:1', false], // local-use NAT64
+      ['2002:7f00:1::', false], // 6to4 of 127.0.0.1
+      ['2002:a9fe:a9fe::1', false], // 6to4 of 169.254.169.254
+      ['2001:0:4136:e378:8000:63bf:80ff:fffe', false], // Teredo, client 127.0.0.1
+      ['2001:0:a00:1:8000:63bf:a2ff:f1ee', false], // Teredo, server 10.0.0.1
+      ['::8.8.8.8', true],
+      ['::ffff:0:808:808', true],
+      ['64:ff9b::808:808', true],
+      ['2002:808:808::1', true],
+      ['2001:0:4136:e378:8000:63bf:f7f7:f7f7', true], // Teredo, server 65.54.227.120, client 8.8.8.8
+      ['fe80::1%eth0', false],
+    ];
+    for (const [address, expected] of embedded) expect(isPublicAddress(address), address).to.equal(expected);
+    expect(codeOf(() => parseTargetUrl('http://[::127.0.0.1]/', false))).to.equal(5);
+    expect(codeOf(() => parseTargetUrl('http://[::ffff:0:127.0.0.1]/', false))).to.equal(5);
+    expect(codeOf(() => parseTargetUrl('http://[2002:7f00:1::]/', false))).to.equal(5);
+  });
+
   it('refuses schemes, user-info and private literal hosts with 5, malformed or overlong URLs with 3', () => {
     expect(codeOf(() => parseTargetUrl('https://hooks.example.com/x', false))).to.equal(undefined);
     expect(codeOf(() => parseTargetUrl('javascript:alert(1)', false))).to.equal(5);

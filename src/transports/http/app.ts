@@ -3,7 +3,7 @@ import type { Logger } from '../../logger.js';
 import type { Webservice } from '../../services/webservice.js';
 import { soapEndpoint } from '../soap/soapEndpoint.js';
 import { jsonEndpoint } from './jsonEndpoint.js';
-import { assignRequestId } from './requestLog.js';
+import { assignRequestId, requestLog } from './requestLog.js';
 import type { Observer } from '../../services/observer.js';
 
 export interface HttpAppOptions {
@@ -11,7 +11,8 @@ export interface HttpAppOptions {
   observer: Observer;
   /** Prometheus text for GET /metrics; nginx keeps it to the internal network. */
   metrics: () => Promise<{ contentType: string; body: string }>;
-  maxRequestBytes: number;
+  /** The largest webservice call (SOAP or JSON); larger ones are refused before they are parsed. */
+  maxCallBytes: number;
   trustProxy: string;
   /** Resolves when the database answers and its schema is current. */
   checkReady: () => Promise<void>;
@@ -31,22 +32,29 @@ export function createHttpApp(webservice: Webservice, log: Logger, options: Http
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
   });
+  // Anyone may ask: the answer names no host, user or error; the log has the details.
   app.get('/readyz', (_req, res) => {
     options.checkReady().then(
       () => res.type('text/plain').send('ready\n'),
-      (error: Error) => res.status(503).type('text/plain').send(`not ready: ${error.message}\n`),
+      (error: Error) => {
+        requestLog(res, log).warn({ err: error }, 'not ready');
+        res.status(503).type('text/plain').send('database unavailable\n');
+      },
     );
   });
 
   app.get('/metrics', (_req, res) => {
     options.metrics().then(
       ({ contentType, body }) => res.type(contentType).send(body),
-      (error: Error) => res.status(503).type('text/plain').send(`metrics unavailable: ${error.message}\n`),
+      (error: Error) => {
+        requestLog(res, log).warn({ err: error }, 'metrics unavailable');
+        res.status(503).type('text/plain').send('metrics unavailable\n');
+      },
     );
   });
 
-  app.use(soapEndpoint(webservice, log, options.observer, { wsdl: options.wsdl, maxRequestBytes: options.maxRequestBytes }));
-  app.use(jsonEndpoint(webservice, log, options.observer, options.maxRequestBytes));
+  app.use(soapEndpoint(webservice, log, options.observer, { wsdl: options.wsdl, maxCallBytes: options.maxCallBytes }));
+  app.use(jsonEndpoint(webservice, log, options.observer, options.maxCallBytes));
   for (const router of options.extraRouters ?? []) app.use(router);
 
   app.use((_req, res) => {
@@ -56,6 +64,8 @@ export function createHttpApp(webservice: Webservice, log: Logger, options: Http
   app.use((error: { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) log.error({ err: error, path: req.path }, 'unhandled error');
+    // The rest of an oversized body is not read: the connection ends with the answer.
+    if (error.type === 'entity.too.large') res.set('connection', 'close');
     const message =
       error.type === 'entity.too.large' ? 'the request is too large'
       : error.type === 'entity.parse.failed' ? 'the request body is not valid JSON'

@@ -6,12 +6,12 @@ import type { Observer } from '../../services/observer.js';
 import { requestLog } from './requestLog.js';
 
 /** POST /json/<function>: the same four functions, form-encoded or JSON in, JSON out. */
-export function jsonEndpoint(webservice: Webservice, log: Logger, observer: Observer, maxRequestBytes: number): Router {
+export function jsonEndpoint(webservice: Webservice, log: Logger, observer: Observer, maxCallBytes: number): Router {
   const router = express.Router();
   const byLowerName = new Map(functionNames.map((name) => [name.toLowerCase(), name]));
   const parsers = [
-    express.json({ limit: maxRequestBytes, strict: true }),
-    express.urlencoded({ extended: false, limit: maxRequestBytes, parameterLimit: 50 }),
+    express.json({ limit: maxCallBytes, strict: true }),
+    express.urlencoded({ extended: false, limit: maxCallBytes, parameterLimit: 50 }),
   ];
 
   router.post('/json/:function', ...parsers, async (req: Request, res: Response) => {

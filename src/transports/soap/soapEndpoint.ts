@@ -11,7 +11,7 @@ const xmlContentType = 'text/xml; charset=utf-8';
 
 export interface SoapEndpointOptions {
   wsdl: string;
-  maxRequestBytes: number;
+  maxCallBytes: number;
 }
 
 /**
@@ -53,16 +53,22 @@ export function soapEndpoint(webservice: Webservice, log: Logger, observer: Obse
     res.status(405).type('text/plain').send('POST a SOAP 1.1 envelope here; the WSDL is at /soap?wsdl\n');
   });
 
-  const readBody = express.raw({ type: () => true, limit: options.maxRequestBytes });
+  // The limit is enforced while the body is read: a larger request is never parsed.
+  const readBody = express.raw({ type: () => true, limit: options.maxCallBytes });
   router.post('/soap', (req: Request, res: Response) => {
     readBody(req, res, (error?: unknown) => {
       if (error) {
         const tooLarge = (error as { type?: string }).type === 'entity.too.large';
-        const message = tooLarge ? `the request is larger than ${options.maxRequestBytes} bytes` : 'the request body could not be read';
+        const message = tooLarge ? `the request is larger than ${options.maxCallBytes} bytes` : 'the request body could not be read';
+        // The rest of an oversized body is not read: the connection ends with the answer.
+        res.set('connection', 'close');
         res.status(tooLarge ? 413 : 400).type(xmlContentType).send(renderFault('Client', message));
         return;
       }
-      void handleCall(req, res);
+      handleCall(req, res).catch((failure: unknown) => {
+        requestLog(res, log).error({ err: failure, transport: 'soap' }, 'soap request failed');
+        if (!res.headersSent) res.status(500).type(xmlContentType).send(renderFault('Server', 'internal error'));
+      });
     });
   });
 

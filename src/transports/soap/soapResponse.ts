@@ -51,6 +51,6 @@ export function renderResponse(fn: FunctionName, answer: Answer): string {
   return `${prologue}<${fn}Response xmlns="${serviceNamespace}">${body}</${fn}Response>${epilogue}`;
 }
 
-export function renderFault(code: 'Client' | 'VersionMismatch', message: string): string {
+export function renderFault(code: 'Client' | 'Server' | 'VersionMismatch', message: string): string {
   return `${prologue}<soap:Fault><faultcode>soap:${code}</faultcode><faultstring>${escapeXml(message)}</faultstring></soap:Fault>${epilogue}`;
 }

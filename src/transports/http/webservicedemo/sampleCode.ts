@@ -39,12 +39,25 @@ function presentValues(call: SampleCall): Array<[string, Value]> {
   return out;
 }
 
-// JSON's string syntax is valid JavaScript and Python string syntax: quotes,
-// backslashes and control characters escaped, umlauts kept as they are.
-const quoted = (text: string) => JSON.stringify(text);
-const phpQuoted = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+// Characters a reader cannot see or that some language, editor or terminal
+// takes for the end of a line: C0 and C1 controls, DEL, NEL (U+0085), and the
+// line and paragraph separators (U+2028, U+2029). Every sample writes them as
+// escapes, so that the code compiles and shows on the page as what it is.
+const invisible = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const hex4 = (c: string) => c.charCodeAt(0).toString(16).padStart(4, '0');
+
+// JSON's string syntax is valid JavaScript and Python string syntax (quotes and
+// backslashes escaped, umlauts kept as they are); what JSON leaves raw of the
+// invisible characters is escaped on top.
+const quoted = (text: string) => JSON.stringify(text).replace(invisible, (c) => `\\u${hex4(c)}`);
+// Single quotes as PHP code usually has them; double quotes only where an
+// escape is needed (PHP's single quotes have none), with `$` escaped against interpolation.
+const phpQuoted = (text: string) =>
+  new RegExp(invisible.source).test(text)
+    ? `"${text.replace(/[\\"$]/g, (c) => `\\${c}`).replace(invisible, (c) => `\\u{${hex4(c)}}`)}"`
+    : `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const csharpQuoted = (text: string) =>
-  `"${text.replace(/[\\"\u0000-\u001f]/g, (c) => (c === '\\' ? '\\\\' : c === '"' ? '\\"' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
+  `"${text.replace(/[\\"]/g, (c) => `\\${c}`).replace(invisible, (c) => `\\u${hex4(c)}`)}"`;
 
 function literal(value: Value, language: 'php' | 'python' | 'javascript' | 'csharp'): string {
   if (value.kind === 'int') return String(value.value);
@@ -54,9 +67,12 @@ function literal(value: Value, language: 'php' | 'python' | 'javascript' | 'csha
   return quoted(value.text);
 }
 
+/** Element text for an envelope a person reads: XML escapes, and invisible characters as character references. */
+const envelopeText = (text: string) => escapeXml(text).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `&#x${c.charCodeAt(0).toString(16)};`);
+
 /** The raw request envelope, indented, as curl sends it and the demo shows it. */
 export function requestEnvelope(fn: FunctionName, values: Array<[string, Value]>): string {
-  const lines = values.map(([name, value]) => `      <${name}>${escapeXml(value.kind === 'string' ? value.text : String(value.value))}</${name}>`);
+  const lines = values.map(([name, value]) => `      <${name}>${envelopeText(value.kind === 'string' ? value.text : String(value.value))}</${name}>`);
   return [
     '<?xml version="1.0" encoding="utf-8"?>',
     '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">',
