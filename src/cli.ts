@@ -8,6 +8,8 @@ import { createAccount } from './services/accounts.js';
 import { ApiError } from './domain/errors.js';
 import { migrate } from './storage/migrator.js';
 import { recentAttempts } from './storage/attemptsStore.js';
+import { listDeliveries } from './storage/deliveriesStore.js';
+import { messageIdOf } from './domain/signature.js';
 
 const usage = `usage: webhooks <command> [options]
 
@@ -19,8 +21,11 @@ const usage = `usage: webhooks <command> [options]
                                    create an API account; prints its id
   emit --account U --event E --payload '<json>' [--subscriber S] [--occurred-at ISO]
                                    report one event, as the platform would; prints its id
-  deliveries --webhook ID [--limit N]
-                                   the recent delivery attempts of one webhook
+  deliveries --webhook ID [--limit N] [--payloads]
+                                   the recent delivery attempts of one webhook; --payloads: its recent
+                                   deliveries with their payloads
+  erase --account U --subscriber S
+                                   erase one subscriber's events, deliveries and attempts (GDPR Art. 17)
 
 Configuration comes from environment variables; see README.md.`;
 
@@ -166,19 +171,42 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'deliveries': {
-      const { values } = parseArgs({ args: rest, options: { webhook: { type: 'string' }, limit: { type: 'string' } } });
+      const { values } = parseArgs({ args: rest, options: { webhook: { type: 'string' }, limit: { type: 'string' }, payloads: { type: 'boolean' } } });
       const webhookId = Number(option(values, 'webhook'));
       const limit = Number(values.limit ?? 20);
       if (!Number.isInteger(webhookId) || webhookId < 1) throw new UsageError('--webhook must be a webhook id');
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
       const app = new Application(config, log);
       try {
+        if (values.payloads) {
+          const deliveries = await listDeliveries(app.pool, webhookId, { limit, withPayload: true });
+          if (deliveries.length === 0) console.log(`no deliveries kept for webhook ${webhookId}`);
+          for (const d of deliveries) {
+            console.log(`${d.occurredAt.toISOString()}  delivery ${d.id} (${messageIdOf(d.id)})  ${d.event}  ${d.status}, ${d.attempts} attempts`);
+            console.log(`  ${d.payload ?? '(payload no longer kept)'}`);
+          }
+          return;
+        }
         const attempts = await recentAttempts(app.pool, webhookId, limit);
         if (attempts.length === 0) console.log(`no attempts recorded for webhook ${webhookId}`);
         for (const a of attempts) {
           const result = a.succeeded ? 'ok' : `failed (${a.failureClass}): ${a.error}`;
           console.log(`${a.attemptedAt.toISOString()}  delivery ${a.deliveryId}  ${a.statusCode ?? '---'}  ${a.durationMs} ms  ${result}`);
         }
+      } finally {
+        await app.close();
+      }
+      return;
+    }
+    case 'erase': {
+      const { values } = parseArgs({ args: rest, options: { account: { type: 'string' }, subscriber: { type: 'string' } } });
+      const app = new Application(config, log);
+      try {
+        const erased = await app.erasure.erase({ account: option(values, 'account'), subscriber: option(values, 'subscriber') });
+        console.log(
+          `erased ${erased.events} events, ${erased.deliveries} deliveries (${erased.unsentDeliveries} not yet sent, now never), ` +
+            `${erased.attempts} attempts, ${erased.outboxRows} outbox rows; ${erased.scrubbedTexts} stored answer texts scrubbed`,
+        );
       } finally {
         await app.close();
       }

@@ -19,6 +19,7 @@ export interface Config {
   bufferDays: number;
   bufferRetentionDays: number;
   attemptRetentionDays: number;
+  payloadRetentionDays: number;
   deliveryTimeoutMs: number;
   leaseSeconds: number;
   pollIntervalMs: number;
@@ -173,6 +174,7 @@ export function loadConfig(env: Env = process.env): Config {
     bufferDays,
     bufferRetentionDays,
     attemptRetentionDays: positiveNumber(env, 'ATTEMPT_RETENTION_DAYS', 30),
+    payloadRetentionDays: positiveNumber(env, 'PAYLOAD_RETENTION_DAYS', 30),
     deliveryTimeoutMs,
     leaseSeconds,
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 1000, 1),

@@ -13,6 +13,9 @@ import { createHostResolver } from './transports/outbound/hostResolver.js';
 import { JobSchedule } from './services/jobSchedule.js';
 import type { Mailer, ResolveHost, Sender } from './services/ports.js';
 import { intakeEndpoint } from './transports/http/intakeEndpoint.js';
+import { SubscriberErasure } from './services/subscriberErasure.js';
+import { RestHooks } from './services/restHooks.js';
+import { zapierEndpoint } from './transports/http/zapierEndpoint.js';
 import { reactivationPage } from './transports/http/reactivationPage.js';
 import { webservicedemo } from './transports/http/webservicedemo/demoPage.js';
 import { LogMailer, SmtpMailer } from './transports/mail/mailer.js';
@@ -65,6 +68,7 @@ export class Application {
   readonly webhooks: WebhookService;
   readonly webservice: Webservice;
   readonly intake: EventIntake;
+  readonly erasure: SubscriberErasure;
   readonly reactivation: ReactivationService;
   readonly metrics: Metrics;
   private tokenKeyPromise: Promise<Buffer> | undefined;
@@ -89,6 +93,7 @@ export class Application {
     this.webhooks = new WebhookService(this.pool, this.clock, config, this.resolveHost, wakeWorkers);
     this.webservice = new Webservice(this.authenticator, this.webhooks);
     this.intake = new EventIntake(this.pool, this.clock, config, wakeWorkers);
+    this.erasure = new SubscriberErasure(this.pool);
     this.reactivation = new ReactivationService(this.pool, this.clock, this.webhooks, () => this.tokenKey(), config.bufferDays);
   }
 
@@ -166,7 +171,8 @@ export class Application {
       trustProxy: this.config.trustProxy,
       checkReady: () => this.checkReady(),
       extraRouters: [
-        intakeEndpoint(this.intake, this.log, this.config),
+        intakeEndpoint(this.intake, this.erasure, this.log, this.config),
+        zapierEndpoint(this.authenticator, new RestHooks(this.pool, this.webhooks), this.log),
         reactivationPage(this.reactivation, this.log),
         webservicedemo(this.webservice, this.log, this.metrics, { wsdl, publicUrl: this.config.publicUrl }),
       ],

@@ -61,6 +61,13 @@ describe('the webhooks command line', function () {
 
     const shown = await webhooks('deliveries', '--webhook', String(webhook.id));
     expect(shown.stdout).to.match(/^\d{4}-\d\d-\d\dT\S+Z {2}delivery \d+ {2}200 {2}\d+ ms {2}ok$/m);
+    const withPayloads = await webhooks('deliveries', '--webhook', String(webhook.id), '--payloads');
+    expect(withPayloads.stdout).to.match(/^\S+Z {2}delivery \d+ \(msg_\d+\) {2}optin_finalized {2}delivered, 1 attempts\n {2}\{"id": 7\}$/m);
+
+    await webhooks('emit', '--account', 'cli-shop', '--event', 'optin_finalized', '--subscriber', 'sub-42', '--payload', '{"id": 8}');
+    const erased = await webhooks('erase', '--account', 'cli-shop', '--subscriber', 'sub-42');
+    expect(erased.code).to.equal(0);
+    expect(erased.stdout.trim()).to.equal('erased 1 events, 1 deliveries (1 not yet sent, now never), 0 attempts, 0 outbox rows; 0 stored answer texts scrubbed');
   });
 
   it('on SIGTERM, serve finishes the SOAP call in flight before it exits', async () => {

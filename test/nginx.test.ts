@@ -82,6 +82,8 @@ describe('behind nginx', function () {
     }
     const json = await call('/json/getwebhooks', { method: 'POST', body: `username=${username}&password=${password}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(JSON.parse(json.text)).to.deep.include({ error: 0 });
+    const zapier = await call('/zapier/me', { headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } });
+    expect(JSON.parse(zapier.text)).to.deep.equal({ username });
     const calls = await Promise.all(apps.map(async (app) => (await app.metrics.registry.getSingleMetricAsString('webhooks_webservice_calls_total'))));
     expect(calls.every((text) => /function="GetWebHooks",error="0"\} [1-9]/.test(text))).to.equal(true);
   });

@@ -26,6 +26,11 @@ export interface RetryPolicy {
   deactivateAfterFailures: number;
 }
 
+/** Per webhook: a Zapier REST hook treats 410 Gone as its unsubscribe. */
+export interface RoundPolicy extends RetryPolicy {
+  unsubscribeOnGone: boolean;
+}
+
 export type FailedAttempt = Extract<AttemptOutcome, { succeeded: false }>;
 
 /** What happens to a webhook after a round of attempts: data, no side effects. */
@@ -35,7 +40,8 @@ export type RoundDecision =
 
 export type FailureDecision =
   | { kind: 'retry'; failureCount: number; nextAttemptAt: Date; failure: FailedAttempt }
-  | { kind: 'deactivate'; failureCount: number; reason: 'failures' | 'gone'; failure: FailedAttempt };
+  | { kind: 'deactivate'; failureCount: number; reason: 'failures' | 'gone'; failure: FailedAttempt }
+  | { kind: 'unsubscribe'; failureCount: number; failure: FailedAttempt };
 
 /**
  * A round is what one lease sends before it records: up to
@@ -46,7 +52,7 @@ export type FailureDecision =
  * the count before that failure is added. 410 Gone anywhere in the round
  * deactivates at once. `outcomes` are in the order the attempts ended.
  */
-export function decideAfterRound(previousFailures: number, outcomes: AttemptOutcome[], now: Date, policy: RetryPolicy): RoundDecision {
+export function decideAfterRound(previousFailures: number, outcomes: AttemptOutcome[], now: Date, policy: RoundPolicy): RoundDecision {
   const succeeded = outcomes.some((outcome) => outcome.succeeded);
   const failures = outcomes.filter((outcome): outcome is FailedAttempt => !outcome.succeeded);
   if (failures.length === 0) return { kind: 'healthy', resetFailures: succeeded };
@@ -54,10 +60,10 @@ export function decideAfterRound(previousFailures: number, outcomes: AttemptOutc
   return decideAfterFailure(succeeded ? 0 : previousFailures, failure, now, policy);
 }
 
-function decideAfterFailure(previousFailures: number, failure: FailedAttempt, now: Date, policy: RetryPolicy): FailureDecision {
+function decideAfterFailure(previousFailures: number, failure: FailedAttempt, now: Date, policy: RoundPolicy): FailureDecision {
   const failureCount = previousFailures + 1;
   // 410 Gone is the REST-hooks "unsubscribe": the receiver asks us to stop.
-  if (failure.statusCode === 410) return { kind: 'deactivate', failureCount, reason: 'gone', failure };
+  if (failure.statusCode === 410) return policy.unsubscribeOnGone ? { kind: 'unsubscribe', failureCount, failure } : { kind: 'deactivate', failureCount, reason: 'gone', failure };
   if (failureCount >= policy.deactivateAfterFailures) return { kind: 'deactivate', failureCount, reason: 'failures', failure };
   const schedule = policy.retryScheduleSeconds;
   const waitSeconds = schedule[Math.min(failureCount - 1, schedule.length - 1)] ?? 0;

@@ -15,6 +15,35 @@ export interface ReportedEvent {
 export const maxSubscriberLength = 255;
 
 /**
+ * What each event's payload looks like, for integrations that want an example
+ * before the first real one (Zapier's samples): the platform's sign-up payload
+ * as the contract shows it, and the same shape for the other two.
+ */
+export const samplePayloads: Record<EventName, Record<string, unknown>> = {
+  optin_finalized: {
+    id: 371, optinsetup_id: 60, subscriber_id: 6049065,
+    fields: [{ id: 1, value: 'max.muster@example.com' }, { id: 3, value: 'Max' }],
+    lists: [{ id: 1, value: 1 }, { id: 3, value: 0 }],
+    activate_at: '2025-11-11 09:27:29',
+  },
+  optout_finalized: {
+    id: 372, optoutsetup_id: 12, subscriber_id: 6049065,
+    fields: [{ id: 1, value: 'max.muster@example.com' }],
+    lists: [{ id: 1, value: 0 }],
+    deactivate_at: '2025-11-12 10:15:02',
+  },
+  profilemanager_finalized: {
+    id: 373, profilemanager_id: 7, subscriber_id: 6049065,
+    fields: [{ id: 1, value: 'max.muster@example.com' }, { id: 3, value: 'Maximilian' }],
+    lists: [{ id: 1, value: 1 }, { id: 3, value: 1 }],
+    changed_at: '2025-11-13 08:02:44',
+  },
+};
+
+/** What stands where an erased subscriber's data was copied into a text of ours. */
+export const erasedText = '[erased]';
+
+/**
  * The subscriber key: the intake's own `subscriber` field when given, else the
  * payload's `subscriber_id` when it is a plain number or string, else none.
  */

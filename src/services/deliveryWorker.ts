@@ -3,12 +3,14 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { decideAfterRound, type AttemptOutcome, type RetryPolicy, type RoundDecision } from '../domain/delivery.js';
+import { erasedText } from '../domain/event.js';
 import { messageIdOf, signatureHeader, signingKey } from '../domain/signature.js';
 import { insertAttempts } from '../storage/attemptsStore.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import {
   bufferPendingDeliveries,
   countFailedAttempts,
+  deliveryExists,
   loadPendingDeliveries,
   markDeliveriesDelivered,
   type PendingDelivery,
@@ -18,7 +20,9 @@ import {
   anyWebhookClaimable,
   backOffWebhook,
   deactivateWebhook,
+  deleteUnsubscribedWebhook,
   extendLeaseIfMoreWaits,
+  lockLeasedWebhook,
   leaseWebhooks,
   releaseWebhook,
   renewLeases,
@@ -80,7 +84,8 @@ type Recorded =
   | { kind: 'continue'; until: Date }
   | { kind: 'released' }
   | { kind: 'lost' }
-  | { kind: 'deactivated'; deactivation: number; firstFailureAt: Date; decision: Extract<RoundDecision, { kind: 'deactivate' }> };
+  | { kind: 'unsubscribed' }
+  | { kind: 'deactivated'; deactivation: number; firstFailureAt: Date; lastError: string; decision: Extract<RoundDecision, { kind: 'deactivate' }> };
 
 /**
  * The delivery loop. Claims due webhooks under fenced leases (FOR UPDATE SKIP
@@ -302,6 +307,10 @@ export class DeliveryWorker implements DirectDelivery {
       this.observer.webhookDeactivated(recorded.decision.reason);
       this.log.warn({ worker: this.id, webhook: held.webhook.id, deactivation: recorded.deactivation, reason: recorded.decision.reason, failureCount: recorded.decision.failureCount }, 'webhook deactivated');
     }
+    if (recorded.kind === 'unsubscribed') {
+      this.observer.webhookDeactivated('unsubscribed');
+      this.log.warn({ worker: this.id, webhook: held.webhook.id }, 'webhook deleted: its REST hook receiver answered 410 Gone');
+    }
     return recorded;
   }
 
@@ -312,12 +321,15 @@ export class DeliveryWorker implements DirectDelivery {
     const failed = attempts.filter((a) => !a.outcome.succeeded).map((a) => a.delivery.id);
     return inTransaction(this.pool, async (tx): Promise<Recorded> => {
       const now = this.clock.now();
-      const decision = decideAfterRound(failureCount, attempts.map((a) => a.outcome), now, this.options);
-      const applied = await this.apply(tx, held, decision, delivered, keep, now);
+      const policy = { ...this.options, unsubscribeOnGone: webhook.createdVia === 'zapier' };
+      const decision = decideAfterRound(failureCount, attempts.map((a) => a.outcome), now, policy);
+      const failedDelivery = decision.kind === 'healthy' ? undefined : attempts.find((a) => a.outcome === decision.failure)!.delivery.id;
+      const applied = await this.apply(tx, held, decision, failedDelivery, delivered, keep, now);
       if (applied.kind === 'lost') {
         this.log.warn({ worker: this.id, webhook: webhook.id }, 'lease lost before recording; another worker took over');
         return applied;
       }
+      if (applied.kind === 'unsubscribed') return applied; // its deliveries and attempts went with it
       await insertAttempts(tx, attempts.map(({ delivery, attemptedAt, outcome }) => ({
         deliveryId: delivery.id, webhookId: webhook.id, attemptedAt, durationMs: outcome.durationMs, statusCode: outcome.statusCode,
         succeeded: outcome.succeeded, failureClass: outcome.succeeded ? null : outcome.failureClass, error: outcome.succeeded ? null : outcome.error,
@@ -330,7 +342,7 @@ export class DeliveryWorker implements DirectDelivery {
         const { decision: deactivation } = applied;
         const details = {
           reason: deactivation.reason,
-          lastError: deactivation.failure.error,
+          lastError: applied.lastError,
           failureClass: deactivation.failure.failureClass,
           statusCode: deactivation.failure.statusCode,
           failureCount: deactivation.failureCount,
@@ -344,24 +356,38 @@ export class DeliveryWorker implements DirectDelivery {
   }
 
   /** The webhook's side of a round's decision, under the lease's token. */
-  private async apply(tx: PoolConnection, held: HeldWebhook, decision: RoundDecision, delivered: number[], keep: boolean, now: Date): Promise<Recorded> {
+  private async apply(
+    tx: PoolConnection,
+    held: HeldWebhook,
+    decision: RoundDecision,
+    failedDelivery: number | undefined,
+    delivered: number[],
+    keep: boolean,
+    now: Date,
+  ): Promise<Recorded> {
     const { webhook, lease } = held;
+    if (decision.kind === 'healthy') {
+      const until = new Date(now.getTime() + this.leaseMs);
+      if (keep && (await extendLeaseIfMoreWaits(tx, webhook.id, { token: lease.token, until }, delivered, decision.resetFailures))) return { kind: 'continue', until };
+      return (await releaseWebhook(tx, webhook.id, lease.token, delivered, decision.resetFailures, now)) ? { kind: 'released' } : { kind: 'lost' };
+    }
+    // A failure is rare: the row is locked first, so that the answer's text is
+    // kept only if its delivery was not erased while the attempt was in flight.
+    if (!(await lockLeasedWebhook(tx, webhook.id, lease.token))) return { kind: 'lost' };
+    const lastError = (await deliveryExists(tx, failedDelivery!)) ? decision.failure.error : erasedText;
     switch (decision.kind) {
-      case 'healthy': {
-        const until = new Date(now.getTime() + this.leaseMs);
-        if (keep && (await extendLeaseIfMoreWaits(tx, webhook.id, { token: lease.token, until }, delivered, decision.resetFailures))) return { kind: 'continue', until };
-        return (await releaseWebhook(tx, webhook.id, lease.token, delivered, decision.resetFailures, now)) ? { kind: 'released' } : { kind: 'lost' };
-      }
       case 'retry': {
-        const failure = { failureCount: decision.failureCount, lastError: decision.failure.error, failedAt: now, nextAttemptAt: decision.nextAttemptAt };
+        const failure = { failureCount: decision.failureCount, lastError, failedAt: now, nextAttemptAt: decision.nextAttemptAt };
         if (!(await backOffWebhook(tx, webhook.id, lease.token, failure))) return { kind: 'lost' };
         this.log.info({ worker: this.id, webhook: webhook.id, failureCount: decision.failureCount, nextAttemptAt: decision.nextAttemptAt }, 'webhook backs off');
         return { kind: 'released' };
       }
       case 'deactivate': {
-        const deactivated = await deactivateWebhook(tx, webhook.id, lease.token, { failureCount: decision.failureCount, lastError: decision.failure.error, failedAt: now });
-        return deactivated ? { kind: 'deactivated', decision, ...deactivated } : { kind: 'lost' };
+        const deactivated = await deactivateWebhook(tx, webhook.id, lease.token, { failureCount: decision.failureCount, lastError, failedAt: now });
+        return deactivated ? { kind: 'deactivated', decision, lastError, ...deactivated } : { kind: 'lost' };
       }
+      case 'unsubscribe':
+        return (await deleteUnsubscribedWebhook(tx, webhook.id, lease.token)) ? { kind: 'unsubscribed' } : { kind: 'lost' };
     }
   }
 

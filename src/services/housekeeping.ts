@@ -2,23 +2,28 @@ import type { Clock } from '../clock.js';
 import type { Pool } from '../storage/database.js';
 import { purgeOldAttempts } from '../storage/attemptsStore.js';
 import { purgeFinishedDeliveries, purgeOldBufferedDeliveries } from '../storage/deliveriesStore.js';
-import { purgeFinishedEvents } from '../storage/eventsStore.js';
+import { purgeExpiredPayloads, purgeUnreferencedEvents } from '../storage/eventsStore.js';
 import { purgeLoginFailures } from '../storage/loginFailuresStore.js';
 import type { BackgroundJob } from './jobSchedule.js';
 
 export interface HousekeepingOptions {
   bufferRetentionDays: number;
   attemptRetentionDays: number;
+  payloadRetentionDays: number;
   loginFailureWindowSeconds: number;
 }
 
 const day = 86_400_000;
-// A payload is kept this long after every delivery of it finished, so that
-// support can still look at a just-delivered event.
-const finishedPayloadGraceMs = 3_600_000;
 const rowsPerStatement = 5000;
 
-/** Purges what nobody needs any more, at most once per interval, in small statements. */
+/**
+ * Purges what nobody needs any more, in small statements, by one retention
+ * model: buffered deliveries are given up after BUFFER_RETENTION_DAYS; a
+ * finished delivery keeps its event's payload for PAYLOAD_RETENTION_DAYS and
+ * its attempts for ATTEMPT_RETENTION_DAYS, and the delivery row itself lives
+ * as long as the longer of the two, so support can look at it all that time;
+ * an event row goes when no delivery refers to it any more.
+ */
 export class Housekeeping implements BackgroundJob {
   readonly name = 'housekeeping';
   readonly intervalMs = 600_000;
@@ -41,11 +46,13 @@ export class Housekeeping implements BackgroundJob {
       for (let n = await statement(); n > 0; n = await statement()) total += n;
       return total;
     };
+    const { bufferRetentionDays, attemptRetentionDays, payloadRetentionDays } = this.options;
     return {
-      bufferedDiscarded: await purgeOldBufferedDeliveries(this.pool, ago(this.options.bufferRetentionDays * day), now),
-      deliveriesPurged: await repeat(() => purgeFinishedDeliveries(this.pool, ago(this.options.attemptRetentionDays * day), rowsPerStatement)),
-      attemptsPurged: await repeat(() => purgeOldAttempts(this.pool, ago(this.options.attemptRetentionDays * day), rowsPerStatement)),
-      eventsPurged: await repeat(() => purgeFinishedEvents(this.pool, ago(finishedPayloadGraceMs), rowsPerStatement)),
+      bufferedDiscarded: await purgeOldBufferedDeliveries(this.pool, ago(bufferRetentionDays * day), now),
+      attemptsPurged: await repeat(() => purgeOldAttempts(this.pool, ago(attemptRetentionDays * day), rowsPerStatement)),
+      payloadsPurged: await repeat(() => purgeExpiredPayloads(this.pool, ago(payloadRetentionDays * day), rowsPerStatement)),
+      deliveriesPurged: await repeat(() => purgeFinishedDeliveries(this.pool, ago(Math.max(attemptRetentionDays, payloadRetentionDays) * day), rowsPerStatement)),
+      eventsPurged: await repeat(() => purgeUnreferencedEvents(this.pool, ago(payloadRetentionDays * day), rowsPerStatement)),
       loginFailuresPurged: await purgeLoginFailures(this.pool, ago(this.options.loginFailureWindowSeconds * 1000)),
     };
   }

@@ -77,7 +77,7 @@ export class WebhookService {
     return url;
   }
 
-  async create(accountId: number, input: NewWebhookInput): Promise<WebHook> {
+  async create(accountId: number, input: NewWebhookInput, createdVia: 'webservice' | 'zapier' = 'webservice'): Promise<WebHook> {
     const { app, event } = readNewWebhook(input);
     await this.checkTargetUrl(input.url);
     const now = this.clock.now();
@@ -87,7 +87,7 @@ export class WebhookService {
         throw limitReached(`an account may have at most ${this.options.maxWebhooksPerAccount} webhooks`);
       }
       const secret = `whsec_${randomBytes(24).toString('base64')}`;
-      const id = await insertWebhook(tx, { accountId, app, event, url: input.url, secret }, now);
+      const id = await insertWebhook(tx, { accountId, app, event, url: input.url, secret, createdVia }, now);
       return (await findWebhook(tx, accountId, id))!;
     });
   }

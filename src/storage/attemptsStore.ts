@@ -14,11 +14,16 @@ export interface AttemptRecord {
   worker: string;
 }
 
+/**
+ * Records attempts. `ignore`: an attempt whose delivery is gone (erased, or its
+ * webhook deleted, while the attempt was in flight) is skipped by the foreign
+ * key instead of failing the round, so no copy of its answer is kept.
+ */
 export async function insertAttempts(tx: Queryable, attempts: AttemptRecord[]): Promise<void> {
   if (attempts.length === 0) return;
   await run(
     tx,
-    'insert into attempts (delivery_id, webhook_id, attempted_at, duration_ms, status_code, succeeded, failure_class, error, worker) values ?',
+    'insert ignore into attempts (delivery_id, webhook_id, attempted_at, duration_ms, status_code, succeeded, failure_class, error, worker) values ?',
     [attempts.map((a) => [a.deliveryId, a.webhookId, a.attemptedAt, Math.round(a.durationMs), a.statusCode, a.succeeded ? 1 : 0, a.failureClass, a.error?.slice(0, 500) ?? null, a.worker])],
   );
 }

@@ -1,5 +1,5 @@
 import type { EventName } from '../domain/webhook.js';
-import { run, selectRows, type Queryable, type ResultSetHeader } from './database.js';
+import { run, selectRows, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
 export interface PendingDelivery {
   id: number;
@@ -34,6 +34,11 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
 export async function markDeliveriesDelivered(tx: Queryable, ids: number[], now: Date): Promise<void> {
   if (ids.length === 0) return;
   await run(tx, "update deliveries set status = 'delivered', attempts = attempts + 1, finished_at = ? where id in (?) and status = 'pending'", [now, ids]);
+}
+
+export async function deliveryExists(db: Queryable, id: number): Promise<boolean> {
+  const [rows] = await db.query<RowDataPacket[]>('select 1 from deliveries d where d.id = ?', [id]);
+  return rows.length > 0;
 }
 
 /** Failed attempts stay pending, counted. */
@@ -71,6 +76,53 @@ export async function purgeOldBufferedDeliveries(db: Queryable, createdBefore: D
     [now, createdBefore],
   );
   return result.affectedRows;
+}
+
+export type DeliveryStatus = 'pending' | 'buffered' | 'delivered' | 'discarded';
+
+/** A delivery as support and customers see it, with its last attempt (while the attempt log keeps it). */
+export interface DeliveryView {
+  id: number;
+  event: EventName;
+  occurredAt: Date;
+  status: DeliveryStatus;
+  attempts: number;
+  lastAttemptAt: Date | null;
+  lastStatusCode: number | null;
+  lastFailureClass: string | null;
+  lastError: string | null;
+  /** Only when asked for; null once PAYLOAD_RETENTION_DAYS have passed. */
+  payload?: string | null;
+}
+
+/** A webhook's deliveries, newest event first. */
+export async function listDeliveries(
+  db: Queryable,
+  webhookId: number,
+  options: { limit: number; status?: DeliveryStatus; withPayload?: boolean },
+): Promise<DeliveryView[]> {
+  const rows = await selectRows(
+    db,
+    `select d.id, e.event, d.occurred_at, d.status, d.attempts, a.attempted_at, a.status_code, a.failure_class, a.error
+       ${options.withPayload ? ', e.payload' : ''}
+     from deliveries d join events e on e.id = d.event_id
+     left join attempts a on a.id = (select max(last.id) from attempts last where last.delivery_id = d.id)
+     where d.webhook_id = ? ${options.status ? 'and d.status = ?' : ''}
+     order by d.occurred_at desc, d.id desc limit ?`,
+    [webhookId, ...(options.status ? [options.status] : []), options.limit],
+  );
+  return rows.map((row) => ({
+    id: Number(row.id),
+    event: row.event,
+    occurredAt: row.occurred_at,
+    status: row.status,
+    attempts: Number(row.attempts),
+    lastAttemptAt: row.attempted_at ?? null,
+    lastStatusCode: row.status_code === null || row.status_code === undefined ? null : Number(row.status_code),
+    lastFailureClass: row.failure_class ?? null,
+    lastError: row.error ?? null,
+    ...(options.withPayload ? { payload: row.payload ?? null } : {}),
+  }));
 }
 
 export async function purgeFinishedDeliveries(db: Queryable, finishedBefore: Date, limit: number): Promise<number> {

@@ -39,15 +39,40 @@ export async function fanOutEvent(db: Queryable, eventId: number, event: StoredE
   return result.affectedRows;
 }
 
-/** Payloads no delivery needs any more: every delivery of the event is finished (or there was none). */
-export async function purgeFinishedEvents(db: Queryable, receivedBefore: Date, limit: number): Promise<number> {
+/**
+ * Clears payloads nobody may look at any more: every delivery of the event
+ * finished before `finishedBefore` (and the event came in before it too). The
+ * event row stays while deliveries refer to it.
+ */
+export async function purgeExpiredPayloads(db: Queryable, finishedBefore: Date, limit: number): Promise<number> {
+  const [result] = await db.query<ResultSetHeader>(
+    `update events set payload = null where id in (select id from (
+       select e.id from events e
+       where e.received_at < ? and e.payload is not null
+         and not exists (select 1 from deliveries d where d.event_id = e.id and (d.status in ('pending', 'buffered') or d.finished_at >= ?))
+       order by e.id limit ?) as expired)`,
+    [finishedBefore, finishedBefore, limit],
+  );
+  return result.affectedRows;
+}
+
+/** Event rows that no delivery refers to any more, older than `receivedBefore`. */
+export async function purgeUnreferencedEvents(db: Queryable, receivedBefore: Date, limit: number): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
     `delete from events where id in (select id from (
        select e.id from events e
-       where e.received_at < ?
-         and not exists (select 1 from deliveries d where d.event_id = e.id and d.status in ('pending', 'buffered'))
-       order by e.id limit ?) as finished)`,
+       where e.received_at < ? and not exists (select 1 from deliveries d where d.event_id = e.id)
+       order by e.id limit ?) as unreferenced)`,
     [receivedBefore, limit],
   );
   return result.affectedRows;
+}
+
+/** The newest payloads of one event in an account, newest first (Zapier's samples). */
+export async function recentPayloads(db: Queryable, accountId: number, event: EventName, limit: number): Promise<string[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    'select e.payload from events e where e.account_id = ? and e.event = ? and e.payload is not null order by e.id desc limit ?',
+    [accountId, event, limit],
+  );
+  return rows.map((row) => String(row.payload));
 }

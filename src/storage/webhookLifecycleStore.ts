@@ -13,6 +13,7 @@ export interface ClaimedWebhook {
   url: string;
   secret: string;
   failureCount: number;
+  createdVia: 'webservice' | 'zapier';
 }
 
 export interface Lease {
@@ -40,7 +41,7 @@ export async function selectClaimableWebhooks(
   filter: { now: Date; limit: number; excludeIds: number[]; excludeAccounts: number[] },
 ): Promise<ClaimedWebhook[]> {
   const [rows] = await tx.query<RowDataPacket[]>(
-    `select w.id, w.account_id, w.url, w.secret, w.failure_count from webhooks w
+    `select ${claimedColumns} from webhooks w
      where w.due_at <= ? and (w.locked_until is null or w.locked_until < ?)
        and w.id not in (?) and w.account_id not in (?)
      order by w.due_at limit ? for update skip locked`,
@@ -50,8 +51,10 @@ export async function selectClaimableWebhooks(
   return rows.map(toClaimedWebhook);
 }
 
+const claimedColumns = 'w.id, w.account_id, w.url, w.secret, w.failure_count, w.created_via';
+
 function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
-  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, secret: row.secret, failureCount: Number(row.failure_count) };
+  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, secret: row.secret, failureCount: Number(row.failure_count), createdVia: row.created_via };
 }
 
 /**
@@ -62,7 +65,7 @@ function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
  */
 export async function selectForDirectDelivery(tx: Queryable, accountId: number, event: string, now: Date): Promise<ClaimedWebhook[]> {
   const [rows] = await tx.query<RowDataPacket[]>(
-    `select w.id, w.account_id, w.url, w.secret, w.failure_count from webhooks w
+    `select ${claimedColumns} from webhooks w
      where w.account_id = ? and w.event = ? and w.active = 1 and w.failure_count = 0 and w.due_at <= ?
        and (w.locked_until is null or w.locked_until < ?)
      order by w.id`,
@@ -159,6 +162,18 @@ export async function deactivateWebhook(tx: Queryable, webhookId: number, token:
   if (result.affectedRows !== 1) return undefined;
   const [rows] = await tx.query<RowDataPacket[]>('select w.deactivations, w.first_failure_at from webhooks w where w.id = ?', [webhookId]);
   return { deactivation: Number(rows[0]!.deactivations), firstFailureAt: rows[0]!.first_failure_at };
+}
+
+/** A REST hook whose receiver answered 410 Gone is deleted (its deliveries and attempts go with it). */
+export async function deleteUnsubscribedWebhook(tx: Queryable, webhookId: number, token: string): Promise<boolean> {
+  const [result] = await tx.query<ResultSetHeader>(`delete w from webhooks w where ${heldBy}`, [webhookId, token]);
+  return result.affectedRows === 1;
+}
+
+/** Locks the webhook row if this lease still holds it. */
+export async function lockLeasedWebhook(tx: Queryable, webhookId: number, token: string): Promise<boolean> {
+  const [rows] = await tx.query<RowDataPacket[]>(`select w.id from webhooks w where ${heldBy} for update`, [webhookId, token]);
+  return rows.length === 1;
 }
 
 /**

@@ -31,12 +31,13 @@ export interface NewWebHook {
   event: EventName;
   url: string;
   secret: string;
+  createdVia: 'webservice' | 'zapier';
 }
 
 export async function insertWebhook(db: Queryable, webhook: NewWebHook, now: Date): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
-    'insert into webhooks (account_id, app, event, url, secret, created_at) values (?, ?, ?, ?, ?, ?)',
-    [webhook.accountId, webhook.app, webhook.event, webhook.url, webhook.secret, now],
+    'insert into webhooks (account_id, app, event, url, secret, created_via, created_at) values (?, ?, ?, ?, ?, ?, ?)',
+    [webhook.accountId, webhook.app, webhook.event, webhook.url, webhook.secret, webhook.createdVia, now],
   );
   return result.insertId;
 }

@@ -4,7 +4,7 @@ import { decideAfterRound, type AttemptOutcome } from '../../src/domain/delivery
 import { signPayload } from '../../src/domain/signature.js';
 import { SubscriberLanes } from '../../src/domain/subscriberLanes.js';
 
-const policy = { retryScheduleSeconds: [30, 120, 600], deactivateAfterFailures: 5 };
+const policy = { retryScheduleSeconds: [30, 120, 600], deactivateAfterFailures: 5, unsubscribeOnGone: false };
 const now = new Date('2026-01-01T00:00:00Z');
 const failed = (statusCode: number | null = 500): AttemptOutcome => ({ succeeded: false, statusCode, failureClass: 'http_status', error: `HTTP ${statusCode}`, durationMs: 5 });
 const ok: AttemptOutcome = { succeeded: true, statusCode: 204, durationMs: 3 };
@@ -28,6 +28,11 @@ describe('what happens after a round of attempts', () => {
     expect(decideAfterRound(3, [failed()], now, policy).kind).to.equal('retry');
     expect(decideAfterRound(4, [failed()], now, policy)).to.deep.include({ kind: 'deactivate', failureCount: 5, reason: 'failures' });
     expect(decideAfterRound(0, [ok, failed(410), failed()], now, policy)).to.deep.include({ kind: 'deactivate', failureCount: 1, reason: 'gone' });
+  });
+
+  it('takes 410 Gone for an unsubscribe where the webhook is a REST hook (Zapier)', () => {
+    expect(decideAfterRound(0, [failed(410)], now, { ...policy, unsubscribeOnGone: true })).to.deep.include({ kind: 'unsubscribe' });
+    expect(decideAfterRound(0, [failed(500)], now, { ...policy, unsubscribeOnGone: true }).kind).to.equal('retry');
   });
 
   it('counts a round of parallel failures as one failure of the webhook, naming the last', () => {

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { silentLogger } from '../../src/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
 import { Application } from '../../src/main.js';
 import { createAccount } from '../../src/services/accounts.js';
 import type { ResolveHost } from '../../src/services/ports.js';
@@ -28,7 +28,7 @@ export const testResolver: ResolveHost = async (host) => {
 /** The whole service in-process on port 0, on a fresh database. */
 export async function startService(
   env: Record<string, string> = {},
-  dependencies: { clock?: Clock; resolveHost?: ResolveHost } = {},
+  dependencies: { clock?: Clock; resolveHost?: ResolveHost; log?: Logger } = {},
 ): Promise<RunningService> {
   const database = await createTestDatabase();
   // Listen first, so that PUBLIC_URL (the WSDL's address) names the real port.
@@ -36,7 +36,7 @@ export async function startService(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({ DATABASE_URL: database.url, PUBLIC_URL: baseUrl, ...env });
-  const app = new Application(config, silentLogger, { resolveHost: testResolver, ...dependencies });
+  const app = new Application(config, dependencies.log ?? silentLogger, { resolveHost: testResolver, ...dependencies });
   server.on('request', app.httpApp());
   return {
     app,
@@ -77,3 +77,9 @@ export async function makeAccount(
 }
 
 export { ManualClock };
+
+/** A logger at info level whose JSON lines the test can read. */
+export function capturingLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { log: createLogger('info', { write: (line: string) => void lines.push(line) }), lines };
+}

@@ -1,7 +1,8 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.js';
 import type { EventIntake } from '../../services/eventIntake.js';
+import type { SubscriberErasure } from '../../services/subscriberErasure.js';
 import { errorAnswer } from '../answer.js';
 
 function sameSecret(given: string, expected: string): boolean {
@@ -10,27 +11,46 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/**
- * POST /internal/events: the platform reports events, one object or an array.
- * Answers in the webservice's shape once the events are stored.
- */
-export function intakeEndpoint(intake: EventIntake, log: Logger, options: { internalToken: string | undefined; maxRequestBytes: number }): Router {
-  const router = express.Router();
-  router.post('/internal/events', express.json({ limit: options.maxRequestBytes, strict: false }), async (req: Request, res: Response) => {
-    if (!options.internalToken) {
-      res.status(403).json({ error: 1, message: 'event intake is disabled: INTERNAL_TOKEN is not set' });
+/** The platform's own calls: a bearer token (INTERNAL_TOKEN) and a JSON body. */
+function internalCaller(internalToken: string | undefined) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!internalToken) {
+      res.status(403).json({ error: 1, message: 'the internal endpoints are disabled: INTERNAL_TOKEN is not set' });
       return;
     }
     const header = req.get('authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!token || !sameSecret(token, options.internalToken)) {
+    if (!token || !sameSecret(token, internalToken)) {
       res.status(401).json({ error: 1, message: 'authentication failed' });
       return;
     }
     if (!req.is('application/json')) {
-      res.status(415).json({ error: 3, message: 'send the events as application/json' });
+      res.status(415).json({ error: 3, message: 'send the body as application/json' });
       return;
     }
+    next();
+  };
+}
+
+/**
+ * POST /internal/events: the platform reports events, one object or an array.
+ * POST /internal/erasure: the platform erases one subscriber's data.
+ * Both answer in the webservice's shape once the change is durable.
+ */
+export function intakeEndpoint(
+  intake: EventIntake,
+  erasure: SubscriberErasure,
+  log: Logger,
+  options: { internalToken: string | undefined; maxRequestBytes: number },
+): Router {
+  const router = express.Router();
+  const guarded = [express.json({ limit: options.maxRequestBytes, strict: false }), internalCaller(options.internalToken)];
+  const refused = (res: Response, error: unknown, transport: string) => {
+    const answer = errorAnswer(error, log, { transport });
+    res.status(answer.error === 99 ? 500 : 422).json(answer);
+  };
+
+  router.post('/internal/events', ...guarded, async (req: Request, res: Response) => {
     const batch = Array.isArray(req.body);
     const inputs: unknown[] = batch ? req.body : [req.body];
     if (inputs.length === 0) {
@@ -41,8 +61,19 @@ export function intakeEndpoint(intake: EventIntake, log: Logger, options: { inte
       const accepted = await intake.accept(inputs);
       res.status(202).json({ error: 0, message: '', result: batch ? accepted : accepted[0] });
     } catch (error) {
-      const answer = errorAnswer(error, log, { transport: 'intake' });
-      res.status(answer.error === 99 ? 500 : 422).json(answer);
+      refused(res, error, 'intake');
+    }
+  });
+
+  router.post('/internal/erasure', ...guarded, async (req: Request, res: Response) => {
+    const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
+    try {
+      const erased = await erasure.erase({ account: body.account, subscriber: body.subscriber });
+      // The counts only: never the subscriber key in a log line.
+      log.info({ transport: 'erasure', erased }, 'subscriber erased');
+      res.json({ error: 0, message: '', result: erased });
+    } catch (error) {
+      refused(res, error, 'erasure');
     }
   });
   return router;

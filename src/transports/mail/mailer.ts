@@ -45,7 +45,8 @@ export class LogMailer implements Mailer {
   constructor(private readonly log: Logger) {}
 
   async send(mail: OutgoingMail): Promise<void> {
-    this.log.info({ to: mail.to, subject: mail.subject, messageId: mail.messageId, text: mail.text }, 'notification e-mail (SMTP_URL not set: not sent)');
+    // Not the text: it carries reactivation links (secrets) and a receiver's answer (which may echo personal data).
+    this.log.info({ to: mail.to, subject: mail.subject, messageId: mail.messageId }, 'notification e-mail stored, not sent (SMTP_URL is not set)');
   }
 
   readonly deadlineMs = 0;
