@@ -16,6 +16,8 @@ export interface Config {
   tokenTtlDays: number;
   retryScheduleSeconds: number[];
   deactivateAfterFailures: number;
+  warnAfterFailures: number;
+  webhookTestsPerMinute: number;
   bufferDays: number;
   bufferRetentionDays: number;
   attemptRetentionDays: number;
@@ -142,6 +144,14 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const webhookParallelism = integer(env, 'WEBHOOK_PARALLELISM', 8, 1);
   const deactivateAfterFailures = integer(env, 'DEACTIVATE_AFTER_FAILURES', 8, 1);
+  // The default warns at 4 of the default 8; when deactivation comes sooner than that, only a warning asked for explicitly is sent.
+  const warnAfterFailures = integer(env, 'WARN_AFTER_FAILURES', deactivateAfterFailures > 4 ? 4 : 0, 0);
+  if (warnAfterFailures >= deactivateAfterFailures) {
+    throw new ConfigError(
+      `WARN_AFTER_FAILURES=${warnAfterFailures} is not below DEACTIVATE_AFTER_FAILURES=${deactivateAfterFailures}: the warning would never come before the deactivation; ` +
+        `set WARN_AFTER_FAILURES to at most ${deactivateAfterFailures - 1}, or to 0 for no warning`,
+    );
+  }
   const maxRequestBytes = integer(env, 'MAX_REQUEST_BYTES', 1024 * 1024, 1024);
   const maxPayloadBytes = integer(env, 'MAX_PAYLOAD_BYTES', 256 * 1024, 16);
   if (maxPayloadBytes > maxRequestBytes) {
@@ -171,6 +181,8 @@ export function loadConfig(env: Env = process.env): Config {
     tokenTtlDays: positiveNumber(env, 'TOKEN_TTL_DAYS', 30),
     retryScheduleSeconds: retrySchedule(env.RETRY_SCHEDULE),
     deactivateAfterFailures,
+    warnAfterFailures,
+    webhookTestsPerMinute: integer(env, 'WEBHOOK_TESTS_PER_MINUTE', 5, 1),
     bufferDays,
     bufferRetentionDays,
     attemptRetentionDays: positiveNumber(env, 'ATTEMPT_RETENTION_DAYS', 30),

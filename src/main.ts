@@ -20,7 +20,7 @@ import { reactivationPage } from './transports/http/reactivationPage.js';
 import { webservicedemo } from './transports/http/webservicedemo/demoPage.js';
 import { LogMailer, SmtpMailer } from './transports/mail/mailer.js';
 import { NotificationService } from './services/notificationService.js';
-import { ReactivationService } from './services/reactivation.js';
+import { ReactivationService, TestLinkService } from './services/reactivation.js';
 import { loadTokenKey } from './services/tokenKey.js';
 import { createPool, type Pool, type RowDataPacket } from './storage/database.js';
 import { pendingMigrations } from './storage/migrator.js';
@@ -32,6 +32,8 @@ import { queueStats } from './storage/statsStore.js';
 export interface Dependencies {
   clock?: Clock;
   resolveHost?: ResolveHost;
+  /** The senders' DNS (c-ares by default). */
+  senderResolveHost?: ResolveHost;
   sender?: Sender;
   mailer?: Mailer;
 }
@@ -70,6 +72,7 @@ export class Application {
   readonly intake: EventIntake;
   readonly erasure: SubscriberErasure;
   readonly reactivation: ReactivationService;
+  readonly testLinks: TestLinkService;
   readonly metrics: Metrics;
   private tokenKeyPromise: Promise<Buffer> | undefined;
   private mailer: Mailer | undefined;
@@ -90,11 +93,14 @@ export class Application {
     // processes' workers find it at their next poll.
     const wakeWorkers = () => this.workers.forEach((worker) => worker.notify());
     this.resolveHost = dependencies.resolveHost ?? createHostResolver(Math.min(config.deliveryTimeoutMs, 5000));
-    this.webhooks = new WebhookService(this.pool, this.clock, config, this.resolveHost, wakeWorkers);
+    // Test requests (TestWebHook, the test pages) go through a sender of their own, with the deliveries' policy and deadline.
+    const testSender = this.newSender();
+    this.webhooks = new WebhookService(this.pool, this.clock, config, this.resolveHost, testSender, wakeWorkers);
     this.webservice = new Webservice(this.authenticator, this.webhooks);
     this.intake = new EventIntake(this.pool, this.clock, config, wakeWorkers);
     this.erasure = new SubscriberErasure(this.pool);
     this.reactivation = new ReactivationService(this.pool, this.clock, this.webhooks, () => this.tokenKey(), config.bufferDays);
+    this.testLinks = new TestLinkService(this.pool, this.clock, this.webhooks, () => this.tokenKey());
   }
 
   /** The key for reactivation links, read (or made) once per process. */
@@ -116,9 +122,15 @@ export class Application {
    * cron. A dispatcher has neither a claim loop nor jobs: it sends what intake
    * leases to it (see enableDirectDelivery).
    */
+  private newSender(): Sender {
+    if (this.dependencies.sender) return this.dependencies.sender;
+    const sender = new WebhookSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets, resolveHost: this.dependencies.senderResolveHost });
+    this.senders.push(sender);
+    return sender;
+  }
+
   createWorker(id?: string, mode: WorkerMode = 'worker'): DeliveryWorker {
-    const sender = this.dependencies.sender ?? new WebhookSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets });
-    if (!this.dependencies.sender) this.senders.push(sender);
+    const sender = this.newSender();
     const workerId = id ?? newWorkerId();
     const jobs = mode === 'worker'
       ? new JobSchedule([
@@ -173,7 +185,7 @@ export class Application {
       extraRouters: [
         intakeEndpoint(this.intake, this.erasure, this.log, this.config),
         zapierEndpoint(this.authenticator, new RestHooks(this.pool, this.webhooks), this.log),
-        reactivationPage(this.reactivation, this.log),
+        reactivationPage(this.reactivation, this.testLinks, this.log, { timeoutSeconds: Math.round(this.config.deliveryTimeoutMs / 1000) }),
         webservicedemo(this.webservice, this.log, this.metrics, { wsdl, publicUrl: this.config.publicUrl }),
       ],
     });

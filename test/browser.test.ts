@@ -50,11 +50,14 @@ describe('reactivating from the e-mail in a real browser', function () {
       await page.screenshot({ path: path.join(screenshots, `notification-email-${language}.png`), fullPage: true });
 
       await page.goto(reactivationLinksOf(mail).replay);
-      const checkbox = page.locator('input[name="replay"]');
-      expect(await checkbox.isChecked()).to.equal(true);
       await page.screenshot({ path: path.join(screenshots, `reactivation-page-${language}.png`), fullPage: true });
+      await page.getByRole('button', { name: language === 'de' ? 'URL testen' : 'Test the URL' }).click();
+      await page.waitForSelector('#test-result.ok');
+      const checkbox = page.locator('input[type="checkbox"][name="replay"]');
+      expect(await checkbox.isChecked()).to.equal(true);
+      await page.screenshot({ path: path.join(screenshots, `reactivation-tested-${language}.png`), fullPage: true });
       receiver.receipts.length = 0;
-      await page.getByRole('button').click();
+      await page.getByRole('button', { name: language === 'de' ? 'Webhook reaktivieren' : 'Reactivate webhook' }).click();
       await page.waitForSelector('p.ok');
       expect(await page.locator('h1').textContent()).to.equal(language === 'de' ? 'Webhook reaktiviert' : 'Webhook reactivated');
       await page.screenshot({ path: path.join(screenshots, `reactivation-done-${language}.png`), fullPage: true });
@@ -66,6 +69,59 @@ describe('reactivating from the e-mail in a real browser', function () {
       expect(receiver.receipts.map((r) => JSON.parse(r.body).n)).to.deep.equal([0, 1, 2]);
     });
   }
+});
+
+describe('the warning e-mail and its test page in a real browser', function () {
+  this.timeout(60_000);
+
+  it('warns once, links to a page that tests the URL and shows a failed and then a passed test', async () => {
+    const sink = new SmtpSink();
+    const port = await sink.start();
+    const clock = new ManualClock('2026-05-04T08:00:00Z');
+    const service = await startService(
+      { ALLOW_PRIVATE_TARGETS: '1', SMTP_URL: `smtp://127.0.0.1:${port}`, DEACTIVATE_AFTER_FAILURES: '5', WARN_AFTER_FAILURES: '2', RETRY_SCHEDULE: '60' },
+      { clock },
+    );
+    const receiver = await new TestReceiver().start();
+    const browser = await launchChromium();
+    try {
+      const account = await makeAccount(service, { language: 'en' });
+      await service.app.webhooks.create(account.id, { app: 'CRM sync', event: 'optin_finalized', url: receiver.url('/crm') });
+      receiver.reply = () => ({ status: 502, body: 'Bad Gateway: the CRM backend is down' });
+      await service.app.intake.accept([{ account: account.username, event: 'optin_finalized', payload: { n: 1 } }]);
+      const worker = service.app.createWorker();
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        await worker.runOnce();
+        clock.advance(120_000);
+      }
+      expect(sink.messages.map((m) => m.subject)).to.deep.equal(['Webhook failing: CRM sync (optin_finalized)']);
+      const mail = sink.messages[0]!;
+      const page = await browser.newPage({ viewport: { width: 760, height: 900 } });
+      await page.setContent(String(mail.html));
+      await page.screenshot({ path: path.join(screenshots, 'warning-email-en.png'), fullPage: true });
+      const testUrl = /^(http\S+\/webhooks\/test\?token=\S+)$/m.exec(String(mail.text))![1]!;
+
+      await page.goto(testUrl);
+      await page.getByRole('button', { name: 'Test the URL now' }).click();
+      await page.waitForSelector('#test-result.bad');
+      expect(await page.locator('#test-result').textContent()).to.contain('HTTP 502: Bad Gateway: the CRM backend is down');
+      await page.screenshot({ path: path.join(screenshots, 'test-page-failed-en.png'), fullPage: true });
+
+      receiver.reply = () => ({ status: 204 });
+      await page.getByRole('button', { name: 'Test again' }).click();
+      await page.waitForSelector('#test-result.ok');
+      expect(await page.locator('#test-result').textContent()).to.match(/The test passed: your server answered HTTP 204 in \d+ ms/);
+      await page.screenshot({ path: path.join(screenshots, 'test-page-passed-en.png'), fullPage: true });
+      await page.close();
+      const tests = receiver.receipts.filter((r) => r.headers['x-webhook-event'] === 'webhook_test');
+      expect(tests).to.have.length(2);
+    } finally {
+      await browser.close();
+      await receiver.stop();
+      await sink.stop();
+      await service.stop();
+    }
+  });
 });
 
 describe('the Webservicedemo in a real browser', function () {

@@ -160,9 +160,10 @@ describe('the delivery engine', function () {
       const big = 'x'.repeat(100 * 1024);
       await emit(service, account, Array.from({ length: 5 }, (_, i) => ({ n: `${i}${big}` })));
       const { loadPendingDeliveries } = await import('../src/storage/deliveriesStore.js');
-      expect(await loadPendingDeliveries(service.app.pool, id, { rows: 100, bytes: 256 * 1024 })).to.have.length(3);
-      expect(await loadPendingDeliveries(service.app.pool, id, { rows: 100, bytes: 1024 })).to.have.length(1);
-      expect(await loadPendingDeliveries(service.app.pool, id, { rows: 2, bytes: 10 * 1024 * 1024 })).to.have.length(2);
+      const count = async (limits: { rows: number; bytes: number }) => (await loadPendingDeliveries(service.app.pool, id, limits)).deliveries.length;
+      expect(await count({ rows: 100, bytes: 256 * 1024 })).to.equal(3);
+      expect(await count({ rows: 100, bytes: 1024 })).to.equal(1);
+      expect(await count({ rows: 2, bytes: 10 * 1024 * 1024 })).to.equal(2);
       await worker.runOnce();
       expect(receiver.receipts).to.have.length(5);
     });

@@ -46,9 +46,16 @@ describe('the deactivation notification and the one-click reactivation', functio
     return { active: rows[0].active === 1, buffered: Number(rows[0].buffered) };
   }
 
-  function formOf(html: string): Record<string, string> {
-    return Object.fromEntries([...html.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+  /** The hidden fields of the page's form whose action field says `action` (test or reactivate). */
+  function formOf(html: string, action: 'test' | 'reactivate'): Record<string, string> {
+    for (const [form] of html.matchAll(/<form[\s\S]*?<\/form>/g)) {
+      const fields = Object.fromEntries([...form.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+      if (fields.action === action) return fields;
+    }
+    throw new Error(`no ${action} form on the page`);
   }
+
+  const post = (fields: Record<string, string>) => fetch(`${service.baseUrl}/webhooks/reactivate`, { method: 'POST', body: new URLSearchParams(fields) });
 
   it('delays the e-mail while SMTP is down and sends it exactly once when it is back', async () => {
     const account = await makeAccount(service, { language: 'en' });
@@ -103,12 +110,13 @@ describe('the deactivation notification and the one-click reactivation', functio
     expect(html).to.contain(links.replay.replace(/&/g, '&amp;'));
   });
 
-  it('shows the webhook on GET without changing anything, and reactivates with replay on POST only once', async () => {
+  it('shows the webhook on GET without changing or sending anything, tests the URL first, and reactivates with replay on POST only once', async () => {
     const mail = sink.messages[0]!;
     const { replay } = linksOf(mail);
     const [row] = await service.app.pool.query<any[]>("select id from webhooks where app = 'CRM <sync>' order by id limit 1");
     const id = row[0].id;
 
+    receiver.receipts.length = 0;
     for (let i = 0; i < 2; i += 1) {
       const response = await fetch(replay);
       expect(response.status).to.equal(200);
@@ -117,27 +125,60 @@ describe('the deactivation notification and the one-click reactivation', functio
       const html = await response.text();
       expect(html).to.contain('CRM &lt;sync&gt;');
       expect(html).to.contain('HTTP 500: upstream database unavailable');
-      expect(html).to.match(/name="replay" value="1" checked/);
+      expect(formOf(html, 'test')).to.include({ replay: '1' });
     }
     expect(await webhookState(id)).to.deep.equal({ active: false, buffered: 3 });
+    expect(receiver.receipts, 'a GET sends nothing').to.have.length(0);
 
-    const form = formOf(await (await fetch(replay)).text());
-    const forged = await fetch(`${service.baseUrl}/webhooks/reactivate`, { method: 'POST', body: new URLSearchParams({ token: form.token!, csrf: 'guessed', replay: '1' }) });
+    const tested = await (await post(formOf(await (await fetch(replay)).text(), 'test'))).text();
+    expect(tested).to.contain('The test passed: your server answered HTTP 200');
+    expect(tested).to.match(/name="replay" value="1" checked/);
+    expect(receiver.receipts.map((r) => r.headers['x-webhook-event'])).to.deep.equal(['webhook_test']);
+    expect(await webhookState(id), 'a test changes nothing').to.deep.equal({ active: false, buffered: 3 });
+    const form = formOf(tested, 'reactivate');
+
+    const forged = await post({ ...form, csrf: 'guessed', replay: '1' });
     expect(forged.status).to.equal(404);
     expect(await webhookState(id)).to.deep.equal({ active: false, buffered: 3 });
 
     receiver.receipts.length = 0;
-    const confirmed = await fetch(`${service.baseUrl}/webhooks/reactivate`, { method: 'POST', body: new URLSearchParams({ ...form, replay: '1' }) });
+    const confirmed = await post({ ...form, replay: '1' });
     expect(confirmed.status).to.equal(200);
     expect(await confirmed.text()).to.contain('3 buffered events are being sent now');
     expect(await webhookState(id)).to.deep.equal({ active: true, buffered: 0 });
     await worker.runOnce();
     expect(receiver.receipts.map((r) => JSON.parse(r.body).n)).to.deep.equal([0, 1, 2]);
 
-    const again = await fetch(`${service.baseUrl}/webhooks/reactivate`, { method: 'POST', body: new URLSearchParams({ ...form, replay: '1' }) });
+    const again = await post({ ...form, replay: '1' });
     expect(again.status).to.equal(404);
     expect(await again.text()).to.contain('This link is no longer valid');
     expect((await fetch(replay)).status).to.equal(404);
+  });
+
+  it('after a failed test reactivates only on a second confirmation, and replays only when the customer insists', async () => {
+    const account = await makeAccount(service, { language: 'en' });
+    const hook = await deactivate(account, 2);
+    await worker.runOnce();
+    const { replay } = linksOf(sink.messages.at(-1)!);
+    receiver.reply = () => ({ status: 503, body: 'still down' });
+    try {
+      const tested = await (await post(formOf(await (await fetch(replay)).text(), 'test'))).text();
+      expect(tested).to.contain('The test failed');
+      expect(tested).to.contain('HTTP 503: still down');
+      expect(tested).not.to.match(/name="replay" value="1" checked/);
+      const form = formOf(tested, 'reactivate');
+      const refused = await post(form);
+      expect(refused.status).to.equal(422);
+      expect(await refused.text()).to.contain('please confirm');
+      expect(await webhookState(hook.id)).to.deep.equal({ active: false, buffered: 3 });
+      // A failed test cannot be passed off as a passed one.
+      expect((await post({ ...form, result: 'passed' })).status).to.equal(422);
+      const confirmed = await post({ ...form, reactivateAnyway: '1' });
+      expect(await confirmed.text()).to.contain('Buffered events were discarded');
+      expect(await webhookState(hook.id)).to.deep.equal({ active: true, buffered: 0 });
+    } finally {
+      receiver.reply = () => ({ status: 200 });
+    }
   });
 
   it('writes in German for a German account and discards the buffer when replay is not chosen', async () => {
@@ -161,8 +202,10 @@ describe('the deactivation notification and the one-click reactivation', functio
     }
     const page = await (await fetch(linksOf(mail).reactivate)).text();
     expect(page).to.contain('<html lang="de">');
-    expect(page).not.to.match(/name="replay" value="1" checked/);
-    const confirmed = await fetch(`${service.baseUrl}/webhooks/reactivate`, { method: 'POST', body: new URLSearchParams(formOf(page)) });
+    const tested = await (await post(formOf(page, 'test'))).text();
+    expect(tested).to.contain('Der Test war erfolgreich');
+    expect(tested).not.to.match(/name="replay" value="1" checked/);
+    const confirmed = await post(formOf(tested, 'reactivate'));
     expect(await confirmed.text()).to.contain('Gepufferte Ereignisse wurden verworfen');
     expect(await webhookState(hook.id)).to.deep.equal({ active: true, buffered: 0 });
   });

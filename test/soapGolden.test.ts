@@ -23,6 +23,12 @@ const deactivated = {
   deactivatedAt: '2026-01-02T10:00:00Z', failureCount: 8, lastError: 'HTTP 500: "oops"', bufferedEvents: 3, secret: 'whsec_def',
 };
 
+const delivered = { messageId: 'msg_41', event: 'optin_finalized', occurredAt: '2026-01-01T09:27:29Z', status: 'delivered', attempts: 1, lastAttemptAt: '2026-01-01T09:27:30Z', lastStatusCode: 204 };
+const pending = {
+  messageId: 'msg_42', event: 'optin_finalized', occurredAt: '2026-01-01T09:28:00Z', status: 'pending', attempts: 2, lastAttemptAt: '2026-01-01T09:30:00Z',
+  lastStatusCode: 500, lastFailureClass: 'http_status', lastError: 'HTTP 500: <b>"oops"</b> & more',
+};
+
 // The answers whose rendering must match the `soap` package's server byte for byte.
 const answers: Array<[FunctionName, Answer]> = [
   ['CreateWebHook', { error: 0, message: '', result: webhook }],
@@ -35,6 +41,13 @@ const answers: Array<[FunctionName, Answer]> = [
   ['ActivateWebHook', { error: 0, message: 'webhook is already active', result: { ...webhook, replayedEvents: 0 } }],
   ['DeleteWebHookById', { error: 0, message: '', result: true }],
   ['DeleteWebHookById', { error: 4, message: 'no webhook with this id' }],
+  ['TestWebHook', { error: 0, message: '', result: { succeeded: true, statusCode: 204, durationMs: 12 } }],
+  ['TestWebHook', { error: 0, message: '', result: { succeeded: false, durationMs: 10001, failureClass: 'response_timeout', error: 'no answer within 10000 ms' } }],
+  ['TestWebHook', { error: 6, message: 'a webhook may be tested at most 5 times a minute' }],
+  ['GetWebHookDeliveries', { error: 0, message: '', result: [] }],
+  ['GetWebHookDeliveries', { error: 0, message: '', result: [delivered] }],
+  ['GetWebHookDeliveries', { error: 0, message: '', result: [pending, delivered] }],
+  ['RotateWebHookSecret', { error: 0, message: '', result: webhook }],
 ];
 
 describe('the SOAP wire format', () => {
@@ -69,13 +82,14 @@ describe('the SOAP wire format', () => {
     const clock = new ManualClock('2026-01-01T09:27:29Z');
 
     before(async () => {
-      service = await startService({}, { clock });
+      // The test request's host does not resolve: a fixed answer, whatever the network.
+      service = await startService({}, { clock, senderResolveHost: async () => [] });
       await makeAccount(service, { username: 'golden', password: 'golden-password' });
     });
     after(() => service.stop());
 
     // In order: the later requests act on the webhook the first one creates.
-    for (const fn of ['CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'DeleteWebHookById']) {
+    for (const fn of ['CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret', 'DeleteWebHookById']) {
       it(`${fn}: the request in test/golden gets exactly the stored response`, async () => {
         const request = readFileSync(path.join(goldenDirectory, `${fn}.request.xml`), 'utf8');
         const response = await fetch(`${service.baseUrl}/soap`, {
@@ -84,8 +98,8 @@ describe('the SOAP wire format', () => {
           body: request,
         });
         expect(response.headers.get('content-type')).to.equal('text/xml; charset=utf-8');
-        // The signing secret is random; everything else is fixed by the clock and a fresh database.
-        const text = (await response.text()).replace(/whsec_[A-Za-z0-9+/=]+/g, 'whsec_SECRET');
+        // The signing secret is random and a request's duration varies; everything else is fixed by the clock and a fresh database.
+        const text = (await response.text()).replace(/whsec_[A-Za-z0-9+/=]+/g, 'whsec_SECRET').replace(/<durationMs>\d+<\/durationMs>/, '<durationMs>0</durationMs>');
         const goldenFile = path.join(goldenDirectory, `${fn}.response.xml`);
         if (update) writeFileSync(goldenFile, text);
         expect(text).to.equal(readFileSync(goldenFile, 'utf8'));

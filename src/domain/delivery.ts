@@ -26,8 +26,10 @@ export interface RetryPolicy {
   deactivateAfterFailures: number;
 }
 
-/** Per webhook: a Zapier REST hook treats 410 Gone as its unsubscribe. */
 export interface RoundPolicy extends RetryPolicy {
+  /** A warning goes out when a run of failures reaches this count; 0: never. */
+  warnAfterFailures: number;
+  /** Per webhook: a Zapier REST hook treats 410 Gone as its unsubscribe. */
   unsubscribeOnGone: boolean;
 }
 
@@ -39,7 +41,7 @@ export type RoundDecision =
   | FailureDecision;
 
 export type FailureDecision =
-  | { kind: 'retry'; failureCount: number; nextAttemptAt: Date; failure: FailedAttempt }
+  | { kind: 'retry'; failureCount: number; nextAttemptAt: Date; failure: FailedAttempt; warn: boolean }
   | { kind: 'deactivate'; failureCount: number; reason: 'failures' | 'gone'; failure: FailedAttempt }
   | { kind: 'unsubscribe'; failureCount: number; failure: FailedAttempt };
 
@@ -65,7 +67,24 @@ function decideAfterFailure(previousFailures: number, failure: FailedAttempt, no
   // 410 Gone is the REST-hooks "unsubscribe": the receiver asks us to stop.
   if (failure.statusCode === 410) return policy.unsubscribeOnGone ? { kind: 'unsubscribe', failureCount, failure } : { kind: 'deactivate', failureCount, reason: 'gone', failure };
   if (failureCount >= policy.deactivateAfterFailures) return { kind: 'deactivate', failureCount, reason: 'failures', failure };
+  // Exactly at the threshold: once per run of failures, since a success starts the count anew.
+  const warn = policy.warnAfterFailures > 0 && failureCount === policy.warnAfterFailures;
+  return { kind: 'retry', failureCount, nextAttemptAt: new Date(now.getTime() + waitAfter(failureCount, policy) * 1000), failure, warn };
+}
+
+/** Seconds to wait after the n-th consecutive failure; the schedule's last step repeats. */
+function waitAfter(failures: number, policy: RetryPolicy): number {
   const schedule = policy.retryScheduleSeconds;
-  const waitSeconds = schedule[Math.min(failureCount - 1, schedule.length - 1)] ?? 0;
-  return { kind: 'retry', failureCount, nextAttemptAt: new Date(now.getTime() + waitSeconds * 1000), failure };
+  return schedule[Math.min(failures - 1, schedule.length - 1)] ?? 0;
+}
+
+/**
+ * The latest moment a webhook with `failureCount` failures so far (the last
+ * one now) is deactivated if every further attempt fails: the remaining
+ * backoff steps, each attempt taking its whole deadline.
+ */
+export function latestDeactivationAt(failureCount: number, now: Date, policy: RetryPolicy, attemptMs: number): Date {
+  let at = now.getTime();
+  for (let failures = failureCount; failures < policy.deactivateAfterFailures; failures += 1) at += waitAfter(failures, policy) * 1000 + attemptMs;
+  return new Date(at);
 }

@@ -41,3 +41,21 @@ export function optionalBoolean(params: RawParameters, name: string): boolean {
   if (value === '0' || value === 'false') return false;
   throw invalid(name, 'must be 1, 0, true or false');
 }
+
+/** An optional whole number within bounds; absent or empty is `fallback`. */
+export function optionalInteger(params: RawParameters, name: string, bounds: { min: number; max: number; fallback: number }): number {
+  const value = text(params, name)?.trim();
+  if (value === undefined || value === '') return bounds.fallback;
+  if (!/^[+-]?\d{1,10}$/.test(value) || Number(value) < bounds.min || Number(value) > bounds.max) {
+    throw invalid(name, `must be a whole number from ${bounds.min} to ${bounds.max}`);
+  }
+  return Number(value);
+}
+
+/** An optional value from a fixed set; absent or empty is undefined. */
+export function optionalChoice<T extends string>(params: RawParameters, name: string, choices: readonly T[]): T | undefined {
+  const value = text(params, name)?.trim();
+  if (value === undefined || value === '') return undefined;
+  if (!(choices as readonly string[]).includes(value)) throw invalid(name, `must be one of ${choices.join(', ')}`);
+  return value as T;
+}

@@ -16,6 +16,13 @@ export function signatureHeader(keys: Buffer[], messageId: string, timestamp: nu
   return keys.map((key) => `v1,${createHmac('sha256', key).update(signed).digest('base64')}`).join(' ');
 }
 
+/** The keys that sign now: the secret, and a rotated-out one while its overlap lasts. */
+export function signingKeys(secrets: { secret: string; previousSecret: string | null; previousSecretUntil: Date | null }, now: Date): Buffer[] {
+  const keys = [signingKey(secrets.secret)];
+  if (secrets.previousSecret && secrets.previousSecretUntil && secrets.previousSecretUntil > now) keys.push(signingKey(secrets.previousSecret));
+  return keys;
+}
+
 export function signPayload(secret: string, messageId: string, timestamp: number, body: string): string {
   return signatureHeader([signingKey(secret)], messageId, timestamp, body);
 }

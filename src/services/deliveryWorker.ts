@@ -2,9 +2,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { decideAfterRound, type AttemptOutcome, type RetryPolicy, type RoundDecision } from '../domain/delivery.js';
+import { decideAfterRound, latestDeactivationAt, type AttemptOutcome, type RetryPolicy, type RoundDecision } from '../domain/delivery.js';
 import { erasedText } from '../domain/event.js';
-import { messageIdOf, signatureHeader, signingKey } from '../domain/signature.js';
+import { messageIdOf, signatureHeader, signingKeys } from '../domain/signature.js';
 import { insertAttempts } from '../storage/attemptsStore.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import {
@@ -15,10 +15,11 @@ import {
   markDeliveriesDelivered,
   type PendingDelivery,
 } from '../storage/deliveriesStore.js';
-import { insertDeactivationNotification } from '../storage/notificationsStore.js';
+import { insertNotification } from '../storage/notificationsStore.js';
 import {
   anyWebhookClaimable,
   backOffWebhook,
+  currentFailureRun,
   deactivateWebhook,
   deleteUnsubscribedWebhook,
   extendLeaseIfMoreWaits,
@@ -39,6 +40,7 @@ import { Slots } from './slots.js';
 import { Wakeup } from './wakeup.js';
 
 export interface DeliveryWorkerOptions extends RetryPolicy {
+  warnAfterFailures: number;
   leaseSeconds: number;
   pollIntervalMs: number;
   /** Attempts one worker process has in flight at once. */
@@ -72,7 +74,7 @@ export function newWorkerId(): string {
 /** A webhook this worker holds a lease on. */
 interface HeldWebhook {
   webhook: ClaimedWebhook;
-  /** The HMAC keys requests are signed with, derived once per lease. */
+  /** The HMAC keys requests are signed with, derived once per round (a rotated secret signs from the next one). */
   keys: Buffer[];
   lease: Lease;
   /** The lease was taken over: nothing more may start under it. */
@@ -82,7 +84,7 @@ interface HeldWebhook {
 
 type Recorded =
   | { kind: 'continue'; until: Date }
-  | { kind: 'released' }
+  | { kind: 'released'; lastError?: string }
   | { kind: 'lost' }
   | { kind: 'unsubscribed' }
   | { kind: 'deactivated'; deactivation: number; firstFailureAt: Date; lastError: string; decision: Extract<RoundDecision, { kind: 'deactivate' }> };
@@ -241,7 +243,7 @@ export class DeliveryWorker implements DirectDelivery {
 
   /** Runs a leased webhook until it is released; its slot was taken by the claim. */
   private hold(webhook: ClaimedWebhook, lease: Lease): void {
-    const held: HeldWebhook = { webhook, keys: [signingKey(webhook.secret)], lease, lost: false, done: Promise.resolve() };
+    const held: HeldWebhook = { webhook, keys: [], lease, lost: false, done: Promise.resolve() };
     this.held.set(webhook.id, held);
     held.done = this.deliver(held)
       .catch((error: unknown) => this.log.error({ err: error, webhook: webhook.id, worker: this.id }, 'delivering failed; the lease runs out and the webhook is taken over'))
@@ -256,7 +258,8 @@ export class DeliveryWorker implements DirectDelivery {
   private async deliver(held: HeldWebhook): Promise<void> {
     let failureCount = held.webhook.failureCount;
     for (let round = 1; ; round += 1) {
-      const deliveries = await loadPendingDeliveries(this.pool, held.webhook.id, { rows: deliveriesPerRound, bytes: payloadBytesPerRound });
+      const { deliveries, secrets } = await loadPendingDeliveries(this.pool, held.webhook.id, { rows: deliveriesPerRound, bytes: payloadBytesPerRound });
+      if (secrets) held.keys = signingKeys(secrets, this.clock.now());
       const attempts = deliveries.length === 0 ? [] : await this.sendRound(held, deliveries, failureCount > 0);
       this.attempted += attempts.length;
       // A round that sent nothing (stopping, lease short) ends the lease: no round may spin.
@@ -349,8 +352,10 @@ export class DeliveryWorker implements DirectDelivery {
           firstFailureAt: applied.firstFailureAt.toISOString(),
           deactivatedAt: now.toISOString(),
         };
-        await insertDeactivationNotification(tx, { accountId: webhook.accountId, webhookId: webhook.id, deactivation: applied.deactivation, details }, now);
+        const occasion = { accountId: webhook.accountId, webhookId: webhook.id, deactivation: applied.deactivation, failureRun: 0 };
+        await insertNotification(tx, { ...occasion, kind: 'webhook_deactivated', details }, now);
       }
+      if (applied.kind === 'released' && decision.kind === 'retry' && decision.warn) await this.warn(tx, webhook, decision, applied.lastError!, now);
       return applied;
     });
   }
@@ -380,7 +385,7 @@ export class DeliveryWorker implements DirectDelivery {
         const failure = { failureCount: decision.failureCount, lastError, failedAt: now, nextAttemptAt: decision.nextAttemptAt };
         if (!(await backOffWebhook(tx, webhook.id, lease.token, failure))) return { kind: 'lost' };
         this.log.info({ worker: this.id, webhook: webhook.id, failureCount: decision.failureCount, nextAttemptAt: decision.nextAttemptAt }, 'webhook backs off');
-        return { kind: 'released' };
+        return { kind: 'released', lastError };
       }
       case 'deactivate': {
         const deactivated = await deactivateWebhook(tx, webhook.id, lease.token, { failureCount: decision.failureCount, lastError, failedAt: now });
@@ -389,6 +394,23 @@ export class DeliveryWorker implements DirectDelivery {
       case 'unsubscribe':
         return (await deleteUnsubscribedWebhook(tx, webhook.id, lease.token)) ? { kind: 'unsubscribed' } : { kind: 'lost' };
     }
+  }
+
+  /** The warning of this run of failures (one per run: the notification's occasion is the run). */
+  private async warn(tx: PoolConnection, webhook: ClaimedWebhook, decision: Extract<RoundDecision, { kind: 'retry' }>, lastError: string, now: Date): Promise<void> {
+    const run = await currentFailureRun(tx, webhook.id);
+    const details = {
+      lastError,
+      failureClass: decision.failure.failureClass,
+      statusCode: decision.failure.statusCode,
+      failureCount: decision.failureCount,
+      firstFailureAt: run.firstFailureAt.toISOString(),
+      nextAttemptAt: decision.nextAttemptAt.toISOString(),
+      deactivateBy: latestDeactivationAt(decision.failureCount, now, this.options, this.options.deliveryTimeoutMs).toISOString(),
+    };
+    const occasion = { accountId: webhook.accountId, webhookId: webhook.id, deactivation: run.deactivations, failureRun: run.run };
+    await insertNotification(tx, { ...occasion, kind: 'webhook_failing', details }, now);
+    this.log.info({ worker: this.id, webhook: webhook.id, failureCount: decision.failureCount, run: run.run }, 'webhook failing: warning queued');
   }
 
   private send(held: HeldWebhook, delivery: PendingDelivery, now: Date): Promise<AttemptOutcome> {

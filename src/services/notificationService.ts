@@ -1,9 +1,10 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { createReactivationToken } from '../domain/reactivationToken.js';
+import { createLinkToken } from '../domain/linkToken.js';
 import { inTransaction, type Pool } from '../storage/database.js';
 import { anyNotificationDue, claimDueNotifications, markNotificationFailed, markNotificationSent, type DueNotification } from '../storage/notificationsStore.js';
 import { renderDeactivationMail } from '../transports/mail/deactivationMail.js';
+import { renderWarningMail } from '../transports/mail/warningMail.js';
 import type { Mailer, RenderedMail } from './ports.js';
 import type { BackgroundJob } from './jobSchedule.js';
 import type { Observer } from './observer.js';
@@ -25,10 +26,15 @@ export function reactivationLink(publicUrl: string, token: string, replay: boole
   return `${publicUrl}/webhooks/reactivate?token=${encodeURIComponent(token)}${replay ? '&replay=1' : ''}`;
 }
 
+export function testLink(publicUrl: string, token: string): string {
+  return `${publicUrl}/webhooks/test?token=${encodeURIComponent(token)}`;
+}
+
 /**
- * Sends the system notification of each deactivation by e-mail. The e-mail is
- * rendered when sent (so it tells the buffered count of that moment), stored
- * with the notification, and retried with backoff while SMTP fails.
+ * Sends the system notifications by e-mail: a deactivation, and the warning
+ * of a run of failures before it. The e-mail is rendered when sent (so it
+ * tells the buffered count of that moment), stored with the notification, and
+ * retried with backoff while SMTP fails.
  */
 export class NotificationService implements BackgroundJob {
   readonly name = 'notifications';
@@ -67,10 +73,32 @@ export class NotificationService implements BackgroundJob {
   }
 
   async render(notification: DueNotification): Promise<RenderedMail> {
-    const { details, webhook, account } = notification;
+    const { webhook, account } = notification;
+    const timeoutSeconds = Math.round(this.options.deliveryTimeoutMs / 1000);
+    if (notification.kind === 'webhook_failing') {
+      const { details } = notification;
+      const linkValidUntil = new Date(this.clock.now().getTime() + this.options.tokenTtlDays * day);
+      const token = createLinkToken(await this.tokenKey(), 'test', { webhookId: webhook.id, occasion: 0, expiresAt: linkValidUntil });
+      return renderWarningMail({
+        language: account.language,
+        webhook,
+        failureClass: details.failureClass,
+        statusCode: details.statusCode,
+        lastError: details.lastError,
+        failureCount: details.failureCount,
+        firstFailureAt: new Date(details.firstFailureAt),
+        nextAttemptAt: new Date(details.nextAttemptAt),
+        deactivateBy: new Date(details.deactivateBy),
+        bufferDays: this.options.bufferDays,
+        testUrl: testLink(this.options.publicUrl, token),
+        linkValidUntil,
+        timeoutSeconds,
+      });
+    }
+    const { details } = notification;
     const deactivatedAt = new Date(details.deactivatedAt);
     const linksValidUntil = new Date(deactivatedAt.getTime() + this.options.tokenTtlDays * day);
-    const token = createReactivationToken(await this.tokenKey(), { webhookId: webhook.id, deactivation: notification.deactivation, expiresAt: linksValidUntil });
+    const token = createLinkToken(await this.tokenKey(), 'reactivate', { webhookId: webhook.id, occasion: notification.deactivation, expiresAt: linksValidUntil });
     return renderDeactivationMail({
       language: account.language,
       webhook,
@@ -86,7 +114,7 @@ export class NotificationService implements BackgroundJob {
       linksValidUntil,
       reactivateUrl: reactivationLink(this.options.publicUrl, token, false),
       replayUrl: reactivationLink(this.options.publicUrl, token, true),
-      timeoutSeconds: Math.round(this.options.deliveryTimeoutMs / 1000),
+      timeoutSeconds,
     });
   }
 

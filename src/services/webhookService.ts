@@ -6,23 +6,33 @@ import { bareHost, checkResolvedAddresses, parseTargetUrl, readTargetUrl } from 
 import { isEventName, maxAppLength, type EventName, type WebHook } from '../domain/webhook.js';
 import { lockAccount } from '../storage/accountsStore.js';
 import { inTransaction, type Pool } from '../storage/database.js';
-import type { ResolveHost } from './ports.js';
-import { discardBufferedDeliveries, requeueBufferedDeliveries } from '../storage/deliveriesStore.js';
+import type { AttemptOutcome } from '../domain/delivery.js';
+import { signatureHeader, signingKeys } from '../domain/signature.js';
+import type { ResolveHost, Sender } from './ports.js';
+import { discardBufferedDeliveries, listDeliveries, requeueBufferedDeliveries, type DeliveryStatus, type DeliveryView } from '../storage/deliveriesStore.js';
 import { markWebhookActivated } from '../storage/webhookLifecycleStore.js';
 import {
+  countTestRequest,
   countWebhooks,
   deleteWebhook,
+  findSigningSecrets,
   findWebhook,
   insertWebhook,
   listWebhooks,
+  replaceSecret,
   type WebHookFilter,
 } from '../storage/webhooksStore.js';
-
 
 export interface WebhookServiceOptions {
   allowPrivateTargets: boolean;
   maxWebhooksPerAccount: number;
+  webhookTestsPerMinute: number;
 }
+
+/** The event name of test requests: never one a webhook subscribes to. */
+export const testEvent = 'webhook_test';
+
+const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 
 export interface Activation {
   webhook: WebHook;
@@ -59,13 +69,14 @@ export function readNewWebhook(input: NewWebhookInput): { app: string; event: Ev
   return { app, event, url: input.url };
 }
 
-/** The use cases of the four webservice functions, for an authenticated account. */
+/** The use cases of the webservice functions, for an authenticated account. */
 export class WebhookService {
   constructor(
     private readonly pool: Pool,
     private readonly clock: Clock,
     private readonly options: WebhookServiceOptions,
     private readonly resolveHost: ResolveHost,
+    private readonly sender: Sender,
     private readonly onActivated: (webhookId: number) => void = () => undefined,
   ) {}
 
@@ -86,8 +97,7 @@ export class WebhookService {
       if ((await countWebhooks(tx, accountId)) >= this.options.maxWebhooksPerAccount) {
         throw limitReached(`an account may have at most ${this.options.maxWebhooksPerAccount} webhooks`);
       }
-      const secret = `whsec_${randomBytes(24).toString('base64')}`;
-      const id = await insertWebhook(tx, { accountId, app, event, url: input.url, secret, createdVia }, now);
+      const id = await insertWebhook(tx, { accountId, app, event, url: input.url, secret: newSecret(), createdVia }, now);
       return (await findWebhook(tx, accountId, id))!;
     });
   }
@@ -113,5 +123,53 @@ export class WebhookService {
 
   async delete(accountId: number, id: number): Promise<void> {
     if (!(await deleteWebhook(this.pool, accountId, id))) throw webhookNotFound();
+  }
+
+  /**
+   * Sends a signed test request to the webhook's URL now, active or not,
+   * through the deliveries' sender (address policy, deadline): changes nothing,
+   * and at most webhookTestsPerMinute per webhook, counted in the database
+   * so that every API process shares the count.
+   */
+  async test(accountId: number, id: number): Promise<AttemptOutcome> {
+    const now = this.clock.now();
+    const count = await countTestRequest(this.pool, accountId, id, now, new Date(now.getTime() - 60_000));
+    if (count === undefined) throw webhookNotFound();
+    if (count > this.options.webhookTestsPerMinute) throw limitReached(`a webhook may be tested at most ${this.options.webhookTestsPerMinute} times a minute`);
+    const webhook = await findWebhook(this.pool, accountId, id);
+    const secrets = await findSigningSecrets(this.pool, id);
+    if (!webhook || !secrets) throw webhookNotFound();
+    const body = JSON.stringify({ event: testEvent, webhookId: id, sentAt: now.toISOString() });
+    const messageId = `msg_test_${randomBytes(8).toString('hex')}`;
+    const timestamp = Math.floor(now.getTime() / 1000);
+    return this.sender.send({
+      url: webhook.url,
+      body,
+      headers: {
+        'webhook-id': messageId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signatureHeader(signingKeys(secrets, now), messageId, timestamp, body),
+        'x-webhook-event': testEvent,
+      },
+    });
+  }
+
+  async deliveries(accountId: number, id: number, options: { limit: number; status?: DeliveryStatus }): Promise<DeliveryView[]> {
+    if (!(await findWebhook(this.pool, accountId, id))) throw webhookNotFound();
+    return listDeliveries(this.pool, id, options);
+  }
+
+  /**
+   * A new signing secret. Until keepOldMinutes have passed, requests carry a
+   * signature with each (receivers switch at their pace); 0 drops the old one
+   * at once. Takes effect from a worker's next round.
+   */
+  async rotateSecret(accountId: number, id: number, keepOldMinutes: number): Promise<WebHook> {
+    return inTransaction(this.pool, async (tx) => {
+      if (!(await findWebhook(tx, accountId, id, true))) throw webhookNotFound();
+      const until = keepOldMinutes > 0 ? new Date(this.clock.now().getTime() + keepOldMinutes * 60_000) : null;
+      await replaceSecret(tx, id, newSecret(), until);
+      return (await findWebhook(tx, accountId, id))!;
+    });
   }
 }

@@ -1,9 +1,16 @@
+import type { AttemptOutcome } from '../domain/delivery.js';
 import type { WebHook } from '../domain/webhook.js';
-import { optionalBoolean, optionalText, requiredId, requiredText, type RawParameters } from '../domain/parameters.js';
+import { optionalBoolean, optionalChoice, optionalInteger, optionalText, requiredId, requiredText, type RawParameters } from '../domain/parameters.js';
+import type { DeliveryView } from '../storage/deliveriesStore.js';
 import type { Authenticator } from './authenticator.js';
 import { readNewWebhook, validateEvent, type Activation, type WebhookService } from './webhookService.js';
 
-export const functionNames = ['CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'DeleteWebHookById'] as const;
+/** The legacy four, then the additions after the first release. */
+export const functionNames = [
+  'CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'DeleteWebHookById', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret',
+] as const;
+
+export const deliveryStatuses = ['pending', 'buffered', 'delivered', 'discarded'] as const;
 export type FunctionName = (typeof functionNames)[number];
 
 export function isFunctionName(name: string): name is FunctionName {
@@ -19,10 +26,13 @@ export type Outcome =
   | { function: 'CreateWebHook'; message: ''; result: WebHook }
   | { function: 'GetWebHooks'; message: ''; result: WebHook[] }
   | { function: 'ActivateWebHook'; message: string; result: Activation }
-  | { function: 'DeleteWebHookById'; message: ''; result: true };
+  | { function: 'DeleteWebHookById'; message: ''; result: true }
+  | { function: 'TestWebHook'; message: ''; result: AttemptOutcome }
+  | { function: 'GetWebHookDeliveries'; message: ''; result: DeliveryView[] }
+  | { function: 'RotateWebHookSecret'; message: ''; result: WebHook };
 
 /**
- * The four webservice functions as the platform's callers know them: raw
+ * The webservice functions as the platform's callers know them: raw
  * parameters in (username and password among them), an outcome or an ApiError
  * out. SOAP and JSON both call this, so they cannot disagree.
  */
@@ -62,6 +72,24 @@ export class Webservice {
         const account = await this.authenticator.authenticate(username, password, caller.address);
         await this.webhooks.delete(account.id, id);
         return { function: name, message: '', result: true };
+      }
+      case 'TestWebHook': {
+        const id = requiredId(params, 'id');
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: await this.webhooks.test(account.id, id) };
+      }
+      case 'GetWebHookDeliveries': {
+        const id = requiredId(params, 'id');
+        const limit = optionalInteger(params, 'limit', { min: 1, max: 500, fallback: 50 });
+        const status = optionalChoice(params, 'status', deliveryStatuses);
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: await this.webhooks.deliveries(account.id, id, { limit, status }) };
+      }
+      case 'RotateWebHookSecret': {
+        const id = requiredId(params, 'id');
+        const keepOldMinutes = optionalInteger(params, 'keepOldMinutes', { min: 0, max: 10_080, fallback: 1440 });
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: await this.webhooks.rotateSecret(account.id, id, keepOldMinutes) };
       }
     }
   }

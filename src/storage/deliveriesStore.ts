@@ -1,4 +1,5 @@
 import type { EventName } from '../domain/webhook.js';
+import type { SigningSecrets } from './webhooksStore.js';
 import { run, selectRows, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
 export interface PendingDelivery {
@@ -8,27 +9,38 @@ export interface PendingDelivery {
   payload: string;
 }
 
+/** A round's deliveries and the webhook's signing secrets as they are now (a rotation takes effect from the next round). */
+export interface PendingRound {
+  deliveries: PendingDelivery[];
+  secrets: SigningSecrets | undefined;
+}
+
 /**
  * A webhook's next pending deliveries, oldest event first: at most `rows`,
  * and no more than fit in `bytes` of payload (the first always comes, so one
  * large payload cannot stop a webhook). The sizes come from
  * events.payload_bytes, so payloads that are not taken are not read.
  */
-export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: { rows: number; bytes: number }): Promise<PendingDelivery[]> {
+export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: { rows: number; bytes: number }): Promise<PendingRound> {
   const rows = await selectRows(
     db,
-    `select q.id, q.event, q.subscriber, e.payload from (
+    `select q.id, q.event, q.subscriber, e.payload, w.secret, w.previous_secret, w.previous_secret_until from (
        select d.id, d.event_id, d.occurred_at, ev.event, ev.subscriber, ev.payload_bytes,
          sum(ev.payload_bytes) over (order by d.occurred_at, d.id) as running_bytes
        from deliveries d join events ev on ev.id = d.event_id
        where d.webhook_id = ? and d.status = 'pending'
        order by d.occurred_at, d.id limit ?) q
      join events e on e.id = q.event_id
+     join webhooks w on w.id = ?
      where q.running_bytes - q.payload_bytes < ?
      order by q.occurred_at, q.id`,
-    [webhookId, limits.rows, limits.bytes],
+    [webhookId, limits.rows, webhookId, limits.bytes],
   );
-  return rows.map((row) => ({ id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload }));
+  const first = rows[0];
+  return {
+    deliveries: rows.map((row) => ({ id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload })),
+    secrets: first ? { secret: first.secret, previousSecret: first.previous_secret, previousSecretUntil: first.previous_secret_until } : undefined,
+  };
 }
 
 export async function markDeliveriesDelivered(tx: Queryable, ids: number[], now: Date): Promise<void> {

@@ -10,28 +10,47 @@ export interface DeactivationDetails {
   deactivatedAt: string;
 }
 
-/** The system notification of one deactivation, waiting to be sent. */
-export async function insertDeactivationNotification(
+/** What a warning tells: the run of failures so far, and what comes next. */
+export interface WarningDetails {
+  lastError: string;
+  failureClass: string;
+  statusCode: number | null;
+  failureCount: number;
+  firstFailureAt: string;
+  nextAttemptAt: string;
+  /** The latest the webhook is deactivated if every attempt until then fails. */
+  deactivateBy: string;
+}
+
+export type Notice =
+  | { kind: 'webhook_deactivated'; details: DeactivationDetails }
+  | { kind: 'webhook_failing'; details: WarningDetails };
+
+/**
+ * A system notification waiting to be sent: one per deactivation, and one per
+ * run of failures for a warning (a second insert for the same occasion is
+ * ignored).
+ */
+export async function insertNotification(
   tx: Queryable,
-  notification: { accountId: number; webhookId: number; deactivation: number; details: DeactivationDetails },
+  notification: Notice & { accountId: number; webhookId: number; deactivation: number; failureRun: number },
   now: Date,
 ): Promise<void> {
   await tx.query(
-    `insert ignore into notifications (account_id, webhook_id, deactivation, kind, details, created_at, next_attempt_at)
-     values (?, ?, ?, 'webhook_deactivated', ?, ?, ?)`,
-    [notification.accountId, notification.webhookId, notification.deactivation, JSON.stringify(notification.details), now, now],
+    `insert ignore into notifications (account_id, webhook_id, deactivation, failure_run, kind, details, created_at, next_attempt_at)
+     values (?, ?, ?, ?, ?, ?, ?, ?)`,
+    [notification.accountId, notification.webhookId, notification.deactivation, notification.failureRun, notification.kind, JSON.stringify(notification.details), now, now],
   );
 }
 
-export interface DueNotification {
+export type DueNotification = Notice & {
   id: number;
   webhookId: number;
   deactivation: number;
-  details: DeactivationDetails;
   sendAttempts: number;
   account: { email: string; language: 'de' | 'en' };
   webhook: { id: number; app: string; event: string; url: string; bufferedEvents: number };
-}
+};
 
 /** One probe without locks, so that an idle worker's notification check costs one query. */
 export async function anyNotificationDue(db: Queryable, now: Date): Promise<boolean> {
@@ -57,7 +76,7 @@ export async function claimDueNotifications(tx: Queryable, worker: string, now: 
   const ids = claimed.map((row) => row.id);
   await tx.query('update notifications set locked_by = ?, locked_until = ? where id in (?)', [worker, leaseUntil, ids]);
   const [rows] = await tx.query<RowDataPacket[]>(
-    `select n.id, n.webhook_id, n.deactivation, n.details, n.send_attempts, a.email, a.language, w.app, w.event, w.url,
+    `select n.id, n.webhook_id, n.deactivation, n.kind, n.details, n.send_attempts, a.email, a.language, w.app, w.event, w.url,
        (select count(*) from deliveries d where d.webhook_id = w.id and d.status = 'buffered') as buffered_events
      from notifications n join accounts a on a.id = n.account_id join webhooks w on w.id = n.webhook_id
      where n.id in (?) order by n.next_attempt_at`,
@@ -67,7 +86,7 @@ export async function claimDueNotifications(tx: Queryable, worker: string, now: 
     id: Number(row.id),
     webhookId: Number(row.webhook_id),
     deactivation: Number(row.deactivation),
-    details: JSON.parse(row.details) as DeactivationDetails,
+    ...({ kind: row.kind, details: JSON.parse(row.details) } as Notice),
     sendAttempts: Number(row.send_attempts),
     account: { email: row.email, language: row.language },
     webhook: { id: Number(row.webhook_id), app: row.app, event: row.event, url: row.url, bufferedEvents: Number(row.buffered_events) },

@@ -11,7 +11,6 @@ export interface ClaimedWebhook {
   id: number;
   accountId: number;
   url: string;
-  secret: string;
   failureCount: number;
   createdVia: 'webservice' | 'zapier';
 }
@@ -51,10 +50,10 @@ export async function selectClaimableWebhooks(
   return rows.map(toClaimedWebhook);
 }
 
-const claimedColumns = 'w.id, w.account_id, w.url, w.secret, w.failure_count, w.created_via';
+const claimedColumns = 'w.id, w.account_id, w.url, w.failure_count, w.created_via';
 
 function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
-  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, secret: row.secret, failureCount: Number(row.failure_count), createdVia: row.created_via };
+  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, failureCount: Number(row.failure_count), createdVia: row.created_via };
 }
 
 /**
@@ -133,8 +132,8 @@ export interface WebhookFailure {
 }
 
 // A run of failures starts with its first one (a success in between resets the
-// count to 0), so failure_count = 1 dates the run anew.
-const setFirstFailureAt = 'w.first_failure_at = if(? = 1, ?, coalesce(w.first_failure_at, ?))';
+// count to 0), so failure_count = 1 dates the run anew and counts a new run.
+const setFirstFailureAt = 'w.first_failure_at = if(? = 1, ?, coalesce(w.first_failure_at, ?)), w.failure_runs = w.failure_runs + if(? = 1, 1, 0)';
 
 /** After a failed round: released, and not due before nextAttemptAt. */
 export async function backOffWebhook(tx: Queryable, webhookId: number, token: string, failure: WebhookFailure & { nextAttemptAt: Date }): Promise<boolean> {
@@ -142,7 +141,7 @@ export async function backOffWebhook(tx: Queryable, webhookId: number, token: st
     `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null, w.failure_count = ?, w.last_error = ?,
        ${setFirstFailureAt}, w.due_at = ?
      where ${heldBy}`,
-    [failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, failure.nextAttemptAt, webhookId, token],
+    [failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, failure.failureCount, failure.nextAttemptAt, webhookId, token],
   );
   return result.affectedRows === 1;
 }
@@ -157,11 +156,17 @@ export async function deactivateWebhook(tx: Queryable, webhookId: number, token:
        w.locked_by = null, w.locked_until = null, w.lease_token = null, w.due_at = null, w.failure_count = ?, w.last_error = ?,
        ${setFirstFailureAt}
      where ${heldBy}`,
-    [failure.failedAt, failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, webhookId, token],
+    [failure.failedAt, failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, failure.failureCount, webhookId, token],
   );
   if (result.affectedRows !== 1) return undefined;
   const [rows] = await tx.query<RowDataPacket[]>('select w.deactivations, w.first_failure_at from webhooks w where w.id = ?', [webhookId]);
   return { deactivation: Number(rows[0]!.deactivations), firstFailureAt: rows[0]!.first_failure_at };
+}
+
+/** The run of failures the webhook is in: its number, when it began, and the deactivation count it follows. */
+export async function currentFailureRun(tx: Queryable, webhookId: number): Promise<{ run: number; firstFailureAt: Date; deactivations: number }> {
+  const [rows] = await tx.query<RowDataPacket[]>('select w.failure_runs, w.first_failure_at, w.deactivations from webhooks w where w.id = ?', [webhookId]);
+  return { run: Number(rows[0]!.failure_runs), firstFailureAt: rows[0]!.first_failure_at, deactivations: Number(rows[0]!.deactivations) };
 }
 
 /** A REST hook whose receiver answered 410 Gone is deleted (its deliveries and attempts go with it). */

@@ -83,6 +83,46 @@ export async function deleteWebhook(db: Queryable, accountId: number, id: number
   return result.affectedRows === 1;
 }
 
+/**
+ * A new secret; the old one keeps signing beside it until `previousUntil`
+ * (null: dropped at once). The assignments run left to right, so
+ * previous_secret takes the secret before it is replaced.
+ */
+export async function replaceSecret(db: Queryable, id: number, secret: string, previousUntil: Date | null): Promise<void> {
+  await db.query(
+    'update webhooks set previous_secret = if(? is null, null, secret), previous_secret_until = ?, secret = ? where id = ?',
+    [previousUntil, previousUntil, secret, id],
+  );
+}
+
+/**
+ * Counts a test request against the webhook's window of a minute and returns
+ * the count with this one, or undefined when the account has no such webhook.
+ * One atomic statement: parallel calls each see a different count.
+ */
+export async function countTestRequest(db: Queryable, accountId: number, id: number, now: Date, windowStart: Date): Promise<number | undefined> {
+  const [result] = await db.query<ResultSetHeader>(
+    `update webhooks set
+       tests_in_window = last_insert_id(if(tests_window_start is null or tests_window_start < ?, 1, tests_in_window + 1)),
+       tests_window_start = if(tests_window_start is null or tests_window_start < ?, ?, tests_window_start)
+     where id = ? and account_id = ?`,
+    [windowStart, windowStart, now, id, accountId],
+  );
+  return result.affectedRows === 1 ? result.insertId : undefined;
+}
+
+export interface SigningSecrets {
+  secret: string;
+  previousSecret: string | null;
+  previousSecretUntil: Date | null;
+}
+
+export async function findSigningSecrets(db: Queryable, id: number): Promise<SigningSecrets | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>('select w.secret, w.previous_secret, w.previous_secret_until from webhooks w where w.id = ?', [id]);
+  const row = rows[0];
+  return row ? { secret: row.secret, previousSecret: row.previous_secret, previousSecretUntil: row.previous_secret_until } : undefined;
+}
+
 export interface WebHookWithAccount extends WebHook {
   deactivations: number;
   language: 'de' | 'en';

@@ -1,6 +1,9 @@
 import type { Logger } from '../logger.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import type { WebHook } from '../domain/webhook.js';
+import type { AttemptOutcome } from '../domain/delivery.js';
+import { messageIdOf } from '../domain/signature.js';
+import type { DeliveryView } from '../storage/deliveriesStore.js';
 import type { Observer } from '../services/observer.js';
 import type { Caller, FunctionName, Outcome, Webservice } from '../services/webservice.js';
 
@@ -34,6 +37,34 @@ export function wireWebHook(webhook: WebHook): Record<string, unknown> {
   return wire;
 }
 
+/** A test request's outcome as the WSDL's TestResult orders it. */
+export function wireTestResult(outcome: AttemptOutcome): Record<string, unknown> {
+  const wire: Record<string, unknown> = { succeeded: outcome.succeeded };
+  if (outcome.statusCode !== null) wire.statusCode = outcome.statusCode;
+  wire.durationMs = Math.round(outcome.durationMs);
+  if (!outcome.succeeded) {
+    wire.failureClass = outcome.failureClass;
+    wire.error = outcome.error;
+  }
+  return wire;
+}
+
+/** A delivery as the WSDL's Delivery orders it; messageId is the webhook-id header it was sent with. */
+export function wireDelivery(delivery: DeliveryView): Record<string, unknown> {
+  const wire: Record<string, unknown> = {
+    messageId: messageIdOf(delivery.id),
+    event: delivery.event,
+    occurredAt: wireDateTime(delivery.occurredAt),
+    status: delivery.status,
+    attempts: delivery.attempts,
+  };
+  if (delivery.lastAttemptAt) wire.lastAttemptAt = wireDateTime(delivery.lastAttemptAt);
+  if (delivery.lastStatusCode !== null) wire.lastStatusCode = delivery.lastStatusCode;
+  if (delivery.lastFailureClass) wire.lastFailureClass = delivery.lastFailureClass;
+  if (delivery.lastError) wire.lastError = delivery.lastError;
+  return wire;
+}
+
 export function wireResult(outcome: Outcome): unknown {
   switch (outcome.function) {
     case 'CreateWebHook':
@@ -44,6 +75,12 @@ export function wireResult(outcome: Outcome): unknown {
       return { ...wireWebHook(outcome.result.webhook), replayedEvents: outcome.result.replayedEvents };
     case 'DeleteWebHookById':
       return true;
+    case 'TestWebHook':
+      return wireTestResult(outcome.result);
+    case 'GetWebHookDeliveries':
+      return outcome.result.map(wireDelivery);
+    case 'RotateWebHookSecret':
+      return wireWebHook(outcome.result);
   }
 }
 

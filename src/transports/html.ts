@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 
-export type Language = 'de' | 'en';
+import type { Language } from './i18n.js';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
-import { decideAfterRound, type AttemptOutcome } from '../../src/domain/delivery.js';
+import { decideAfterRound, latestDeactivationAt, type AttemptOutcome } from '../../src/domain/delivery.js';
 import { signPayload } from '../../src/domain/signature.js';
 import { SubscriberLanes } from '../../src/domain/subscriberLanes.js';
 
-const policy = { retryScheduleSeconds: [30, 120, 600], deactivateAfterFailures: 5, unsubscribeOnGone: false };
+const policy = { retryScheduleSeconds: [30, 120, 600], deactivateAfterFailures: 5, warnAfterFailures: 2, unsubscribeOnGone: false };
 const now = new Date('2026-01-01T00:00:00Z');
 const failed = (statusCode: number | null = 500): AttemptOutcome => ({ succeeded: false, statusCode, failureClass: 'http_status', error: `HTTP ${statusCode}`, durationMs: 5 });
 const ok: AttemptOutcome = { succeeded: true, statusCode: 204, durationMs: 3 };
@@ -28,6 +28,17 @@ describe('what happens after a round of attempts', () => {
     expect(decideAfterRound(3, [failed()], now, policy).kind).to.equal('retry');
     expect(decideAfterRound(4, [failed()], now, policy)).to.deep.include({ kind: 'deactivate', failureCount: 5, reason: 'failures' });
     expect(decideAfterRound(0, [ok, failed(410), failed()], now, policy)).to.deep.include({ kind: 'deactivate', failureCount: 1, reason: 'gone' });
+  });
+
+  it('warns once per run of failures, when the run reaches the threshold, and says when deactivation comes at the latest', () => {
+    const warned = [0, 1, 2, 3].map((previous) => {
+      const decision = decideAfterRound(previous, [failed()], now, policy);
+      return decision.kind === 'retry' && decision.warn;
+    });
+    expect(warned).to.deep.equal([false, true, false, false]);
+    expect(decideAfterRound(1, [failed()], now, { ...policy, warnAfterFailures: 0 })).to.deep.include({ warn: false });
+    // After the 2nd failure: waits of 120 s, 600 s, 600 s before the 3rd, 4th, 5th attempt, each up to 10 s.
+    expect(latestDeactivationAt(2, now, policy, 10_000).toISOString()).to.equal(new Date(now.getTime() + (120 + 600 + 600 + 30) * 1000).toISOString());
   });
 
   it('takes 410 Gone for an unsubscribe where the webhook is a REST hook (Zapier)', () => {

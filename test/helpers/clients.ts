@@ -14,7 +14,10 @@ export interface WebserviceClient {
   call(fn: string, params: Record<string, unknown>): Promise<NormalisedAnswer>;
 }
 
-/** Dates to wire text, and a WebHook list to a plain array, whatever the client made of them. */
+// The functions whose result is a list, and the element that holds its items over SOAP.
+const listItems: Record<string, string> = { GetWebHooks: 'WebHook', GetWebHookDeliveries: 'Delivery' };
+
+/** Dates to wire text, and a list to a plain array, whatever the client made of them. */
 function normalise(fn: string, answer: any): NormalisedAnswer {
   const clean = (value: any): any => {
     if (value instanceof Date) return wireDateTime(value);
@@ -24,8 +27,9 @@ function normalise(fn: string, answer: any): NormalisedAnswer {
   };
   const normalised: NormalisedAnswer = { error: Number(answer.error), message: answer.message ?? '' };
   let result = answer.result;
-  if (fn === 'GetWebHooks' && result !== undefined && result !== null && !Array.isArray(result)) {
-    const list = result.WebHook ?? [];
+  const item = listItems[fn];
+  if (item && result !== undefined && result !== null && !Array.isArray(result)) {
+    const list = result[item] ?? [];
     result = Array.isArray(list) ? list : [list];
   }
   if (result !== undefined && result !== null) normalised.result = clean(result);
@@ -51,11 +55,13 @@ $client = new SoapClient($in['wsdl'], $options);
 $fn = $in['fn'];
 $response = $client->$fn($in['params']);
 $result = $response->{$fn . 'Result'};
-if ($fn === 'GetWebHooks' && isset($result->result)) {
+$items = ['GetWebHooks' => 'WebHook', 'GetWebHookDeliveries' => 'Delivery'];
+if (isset($items[$fn]) && isset($result->result)) {
   // Without SOAP_SINGLE_ELEMENT_ARRAYS a list of one arrives as one object: what README shows.
-  $list = isset($result->result->WebHook) ? $result->result->WebHook : [];
+  $item = $items[$fn];
+  $list = isset($result->result->$item) ? $result->result->$item : [];
   if (!is_array($list)) $list = [$list];
-  $result->result = ['WebHook' => $list];
+  $result->result = [$item => $list];
 }
 echo json_encode($result);
 `;

@@ -28,7 +28,7 @@ export const testResolver: ResolveHost = async (host) => {
 /** The whole service in-process on port 0, on a fresh database. */
 export async function startService(
   env: Record<string, string> = {},
-  dependencies: { clock?: Clock; resolveHost?: ResolveHost; log?: Logger } = {},
+  dependencies: { clock?: Clock; resolveHost?: ResolveHost; senderResolveHost?: ResolveHost; log?: Logger } = {},
 ): Promise<RunningService> {
   const database = await createTestDatabase();
   // Listen first, so that PUBLIC_URL (the WSDL's address) names the real port.

@@ -41,8 +41,11 @@ function element(name: string, value: unknown): string {
  * The `<Function>Result` object: error, message, result in schema order. A
  * list is an ArrayOfWebHook: repeated WebHook elements inside result.
  */
+const listItems: Partial<Record<FunctionName, string>> = { GetWebHooks: 'WebHook', GetWebHookDeliveries: 'Delivery' };
+
 export function resultObject(fn: FunctionName, answer: Answer): Record<string, unknown> {
-  const result = fn === 'GetWebHooks' && Array.isArray(answer.result) ? { WebHook: answer.result } : answer.result;
+  const item = listItems[fn];
+  const result = item && Array.isArray(answer.result) ? { [item]: answer.result } : answer.result;
   return { error: answer.error, message: answer.message, result };
 }
 

@@ -1,45 +1,58 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { XMLParser } from 'fast-xml-parser';
 import type { Logger } from '../../../logger.js';
-import { functionNames, isFunctionName, type FunctionName, type Webservice } from '../../../services/webservice.js';
+import { deliveryStatuses, functionNames, isFunctionName, type FunctionName, type Webservice } from '../../../services/webservice.js';
 import { processSoapRequest } from '../../soap/soapEndpoint.js';
 import { eventNames } from '../../../domain/webhook.js';
 import { passwordPlaceholder, requestEnvelopeFor, sampleCode, sampleLanguages, type SampleCall, type SampleLanguage } from './sampleCode.js';
-import { readFunctionDocs, type DemoLanguage, type FunctionDoc } from './wsdlCatalog.js';
+import { readFunctionDocs, type FunctionDoc } from './wsdlCatalog.js';
 import { demoScript } from './demoScript.js';
 import { escapeHtml, setPageSecurityHeaders } from '../../html.js';
+import { inLanguage, languageOf, type Language } from '../../i18n.js';
 import type { Observer } from '../../../services/observer.js';
 import { requestLog } from '../requestLog.js';
 
 const maxValueLength = 10_000;
-const languageNames: Record<DemoLanguage, string> = { en: 'English', de: 'Deutsch' };
+const languageNames: Record<Language, string> = { en: 'English', de: 'Deutsch' };
 
 const texts = {
-  en: {
-    title: 'Webservicedemo: webhooks',
-    intro: 'Pick a function, fill in its parameters, run it against the live webservice and copy the generated sample code into your script.',
-    functions: 'Functions', parameters: 'Parameters', optional: 'optional', required: 'required', noFilter: '(no filter)',
-    includePassword: 'Include my password in the sample code', run: 'Run', showCode: 'Show sample code',
-    request: 'Request', response: 'Response', result: 'Result', errorCode: 'Error code', message: 'Message',
-    sampleCode: 'Sample code', copy: 'Copy', copied: 'Copied', passwordMasked: 'The password is masked here.',
-    valueTooLong: (name: string) => `${name} is longer than ${maxValueLength} characters.`,
-    sampleNames: { php: 'PHP (SoapClient)', csharp: 'C# (.NET proxy)', python: 'Python (zeep)', javascript: 'JavaScript (soap)', curl: 'curl (raw SOAP)' },
-    errors: {
+  title: { en: 'Webservicedemo: webhooks', de: 'Webservicedemo: Webhooks' },
+  intro: {
+    en: 'Pick a function, fill in its parameters, run it against the live webservice and copy the generated sample code into your script.',
+    de: 'Wählen Sie eine Funktion, füllen Sie die Parameter aus, führen Sie sie gegen den Live-Webservice aus und kopieren Sie den erzeugten Beispielcode in Ihr Script.',
+  },
+  functions: { en: 'Functions', de: 'Funktionen' },
+  parameters: { en: 'Parameters', de: 'Parameter' },
+  optional: { en: 'optional', de: 'optional' },
+  required: { en: 'required', de: 'Pflicht' },
+  noFilter: { en: '(no filter)', de: '(kein Filter)' },
+  includePassword: { en: 'Include my password in the sample code', de: 'Mein Passwort in den Beispielcode übernehmen' },
+  run: { en: 'Run', de: 'Ausführen' },
+  showCode: { en: 'Show sample code', de: 'Beispielcode zeigen' },
+  request: { en: 'Request', de: 'Anfrage' },
+  response: { en: 'Response', de: 'Antwort' },
+  result: { en: 'Result', de: 'Ergebnis' },
+  errorCode: { en: 'Error code', de: 'Fehlercode' },
+  message: { en: 'Message', de: 'Meldung' },
+  sampleCode: { en: 'Sample code', de: 'Beispielcode' },
+  copy: { en: 'Copy', de: 'Kopieren' },
+  copied: { en: 'Copied', de: 'Kopiert' },
+  passwordMasked: { en: 'The password is masked here.', de: 'Das Passwort ist hier maskiert.' },
+  valueTooLong: {
+    en: (name: string) => `${name} is longer than ${maxValueLength} characters.`,
+    de: (name: string) => `${name} ist länger als ${maxValueLength} Zeichen.`,
+  },
+  sampleNames: {
+    en: { php: 'PHP (SoapClient)', csharp: 'C# (.NET proxy)', python: 'Python (zeep)', javascript: 'JavaScript (soap)', curl: 'curl (raw SOAP)' },
+    de: { php: 'PHP (SoapClient)', csharp: 'C# (.NET-Proxy)', python: 'Python (zeep)', javascript: 'JavaScript (soap)', curl: 'curl (SOAP direkt)' },
+  },
+  errors: {
+    en: {
       0: 'success', 1: 'authentication failed: wrong username or password', 2: 'a required parameter is missing or empty',
       3: 'a parameter has an invalid value', 4: 'no webhook with this id in this account', 5: 'the URL is not allowed as a target',
       6: 'a limit is reached (webhooks per account, request rate)', 99: 'internal error: please try again later',
     } as Record<number, string>,
-  },
-  de: {
-    title: 'Webservicedemo: Webhooks',
-    intro: 'Wählen Sie eine Funktion, füllen Sie die Parameter aus, führen Sie sie gegen den Live-Webservice aus und kopieren Sie den erzeugten Beispielcode in Ihr Script.',
-    functions: 'Funktionen', parameters: 'Parameter', optional: 'optional', required: 'Pflicht', noFilter: '(kein Filter)',
-    includePassword: 'Mein Passwort in den Beispielcode übernehmen', run: 'Ausführen', showCode: 'Beispielcode zeigen',
-    request: 'Anfrage', response: 'Antwort', result: 'Ergebnis', errorCode: 'Fehlercode', message: 'Meldung',
-    sampleCode: 'Beispielcode', copy: 'Kopieren', copied: 'Kopiert', passwordMasked: 'Das Passwort ist hier maskiert.',
-    valueTooLong: (name: string) => `${name} ist länger als ${maxValueLength} Zeichen.`,
-    sampleNames: { php: 'PHP (SoapClient)', csharp: 'C# (.NET-Proxy)', python: 'Python (zeep)', javascript: 'JavaScript (soap)', curl: 'curl (SOAP direkt)' },
-    errors: {
+    de: {
       0: 'Erfolg', 1: 'Anmeldung fehlgeschlagen: Benutzername oder Passwort falsch', 2: 'ein Pflichtparameter fehlt oder ist leer',
       3: 'ein Parameter hat einen ungültigen Wert', 4: 'kein Webhook mit dieser id in diesem Konto', 5: 'die URL ist als Ziel nicht erlaubt',
       6: 'ein Limit ist erreicht (Webhooks pro Konto, Anfragerate)', 99: 'interner Fehler: bitte später erneut versuchen',
@@ -80,12 +93,8 @@ function decodeAnswer(fn: FunctionName, xml: string): Pick<Run, 'error' | 'messa
   return { error: Number(answer.error), message: String(answer.message ?? ''), result: answer.result };
 }
 
-function languageOf(value: unknown): DemoLanguage {
-  return value === 'de' ? 'de' : 'en';
-}
-
 /**
- * GET /webservicedemo: the four functions with their WSDL documentation, a form
+ * GET /webservicedemo: the functions with their WSDL documentation, a form
  * each, and sample code; POST runs the call through the same code as POST /soap.
  * Everything works without JavaScript; the script only adds copy buttons.
  */
@@ -118,7 +127,7 @@ export function webservicedemo(webservice: Webservice, log: Logger, observer: Ob
     for (const parameter of doc.parameters) {
       const raw = req.body?.[parameter.name];
       const value = typeof raw === 'string' ? raw : undefined;
-      if (value !== undefined && value.length > maxValueLength) problems.push(texts[language].valueTooLong(parameter.name));
+      if (value !== undefined && value.length > maxValueLength) problems.push(inLanguage(texts, language).valueTooLong(parameter.name));
       else values[parameter.name] = value;
     }
     let run: Run | undefined;
@@ -137,17 +146,17 @@ export function webservicedemo(webservice: Webservice, log: Logger, observer: Ob
   });
 
   function render(
-    language: DemoLanguage,
+    language: Language,
     fn: FunctionName,
     values: Record<string, string | undefined>,
     includePassword: boolean,
     run: Run | undefined,
     problems: string[],
   ): string {
-    const t = texts[language];
+    const t = inLanguage(texts, language);
     const e = escapeHtml;
     const doc = docs.find((d) => d.name === fn)!;
-    const other: DemoLanguage = language === 'de' ? 'en' : 'de';
+    const other: Language = language === 'de' ? 'en' : 'de';
     const nav = docs
       .map((d) => `<li><a href="/webservicedemo?fn=${d.name}&amp;lang=${language}"${d.name === fn ? ' aria-current="page"' : ''}>${d.name}</a><br><small>${e(firstSentence(d.doc[language]))}</small></li>`)
       .join('');
@@ -225,8 +234,8 @@ function firstSentence(text: string): string {
 }
 
 /** The right input for each parameter, labelled and described for screen readers. */
-function field(parameter: FunctionDoc['parameters'][number], value: string | undefined, language: DemoLanguage): string {
-  const t = texts[language];
+function field(parameter: FunctionDoc['parameters'][number], value: string | undefined, language: Language): string {
+  const t = inLanguage(texts, language);
   const id = `p-${parameter.name}`;
   const described = `aria-describedby="${id}-hint"`;
   const required = parameter.optional ? '' : ' required';
@@ -234,13 +243,15 @@ function field(parameter: FunctionDoc['parameters'][number], value: string | und
   const hint = `<small id="${id}-hint">${escapeHtml(parameter.doc[language])}</small>`;
   const v = escapeHtml(value ?? '');
   let input: string;
-  if (parameter.name === 'event') {
-    const options = (parameter.optional ? [['', t.noFilter]] : []).concat(eventNames.map((name) => [name, name]));
-    input = `<select id="${id}" name="event" ${described}${required}>${options.map(([val, text]) => `<option value="${val}"${val === (value ?? '') ? ' selected' : ''}>${escapeHtml(text!)}</option>`).join('')}</select>`;
+  const choices = parameter.name === 'event' ? eventNames : parameter.name === 'status' ? deliveryStatuses : undefined;
+  if (choices) {
+    const options = (parameter.optional ? [['', t.noFilter]] : []).concat(choices.map((name) => [name, name]));
+    input = `<select id="${id}" name="${parameter.name}" ${described}${required}>${options.map(([val, text]) => `<option value="${val}"${val === (value ?? '') ? ' selected' : ''}>${escapeHtml(text!)}</option>`).join('')}</select>`;
   } else if (parameter.type === 'boolean') {
     return `<div class="field"><label for="${id}"><input type="checkbox" id="${id}" name="${parameter.name}" value="1" ${described}${value === '1' ? ' checked' : ''}> ${parameter.name} (${t.optional})</label>${hint}</div>`;
   } else if (parameter.type === 'int') {
-    input = `<input type="number" id="${id}" name="${parameter.name}" min="1" step="1" inputmode="numeric" value="${v}" ${described}${required}>`;
+    // An id starts at 1; the optional numbers (limit, keepOldMinutes) say their bounds in their documentation.
+    input = `<input type="number" id="${id}" name="${parameter.name}" min="${parameter.optional ? 0 : 1}" step="1" inputmode="numeric" value="${v}" ${described}${required}>`;
   } else if (parameter.name === 'password') {
     // Never written back into the page: the user (or the browser's password manager) fills it in again.
     input = `<input type="password" id="${id}" name="password" autocomplete="current-password" ${described}${required}>`;

@@ -97,6 +97,9 @@ function php(call: SampleCall, values: Array<[string, Value]>): string {
     GetWebHooks: `foreach ($answer->result->WebHook ?? [] as $webhook) {\n    echo "{$webhook->id} {$webhook->app} {$webhook->event} {$webhook->url} " . ($webhook->active ? 'active' : 'deactivated') . "\\n";\n}`,
     ActivateWebHook: 'echo "Webhook {$answer->result->id} is active, {$answer->result->replayedEvents} buffered events queued\\n";',
     DeleteWebHookById: 'echo "Webhook deleted\\n";',
+    TestWebHook: `$test = $answer->result;\necho $test->succeeded ? "Test passed: HTTP {$test->statusCode} in {$test->durationMs} ms\\n" : "Test failed ({$test->failureClass}): {$test->error}\\n";`,
+    GetWebHookDeliveries: `foreach ($answer->result->Delivery ?? [] as $delivery) {\n    echo "{$delivery->messageId} {$delivery->event} {$delivery->occurredAt} {$delivery->status}, {$delivery->attempts} attempts\\n";\n}`,
+    RotateWebHookSecret: 'echo "Webhook {$answer->result->id}: new signing secret {$answer->result->secret}\\n";',
   }[call.fn];
   return `<?php
 // ${call.fn} through PHP's SoapClient (extension php-soap).
@@ -122,7 +125,11 @@ function csharp(call: SampleCall, values: Array<[string, Value]>): string {
   const args = call.parameters.flatMap((parameter) => {
     const value = byName.get(parameter.name);
     if (parameter.type === 'boolean') return [value?.kind === 'boolean' && value.value ? 'true' : 'false', value ? 'true' : 'false'];
-    if (parameter.type === 'int') return [value?.kind === 'int' ? String(value.value) : '0'];
+    if (parameter.type === 'int') {
+      const number = value?.kind === 'int' ? String(value.value) : '0';
+      // An optional int comes with its "Specified" flag, as for booleans.
+      return parameter.optional ? [number, value ? 'true' : 'false'] : [number];
+    }
     return [value ? literal(value, 'csharp') : 'null'];
   });
   const result = {
@@ -130,6 +137,9 @@ function csharp(call: SampleCall, values: Array<[string, Value]>): string {
     GetWebHooks: 'foreach (WebHook webhook in answer.result ?? new WebHook[0])\n        {\n            Console.WriteLine(webhook.id + " " + webhook.app + " " + webhook.@event + " " + webhook.url + " " + (webhook.active ? "active" : "deactivated"));\n        }',
     ActivateWebHook: 'Console.WriteLine("Webhook " + answer.result.id + " is active, " + answer.result.replayedEvents + " buffered events queued");',
     DeleteWebHookById: 'Console.WriteLine("Webhook deleted");',
+    TestWebHook: 'Console.WriteLine(answer.result.succeeded ? "Test passed: HTTP " + answer.result.statusCode + " in " + answer.result.durationMs + " ms" : "Test failed (" + answer.result.failureClass + "): " + answer.result.error);',
+    GetWebHookDeliveries: 'foreach (Delivery delivery in answer.result ?? new Delivery[0])\n        {\n            Console.WriteLine(delivery.messageId + " " + delivery.@event + " " + delivery.occurredAt.ToString("o") + " " + delivery.status + ", " + delivery.attempts + " attempts");\n        }',
+    RotateWebHookSecret: 'Console.WriteLine("Webhook " + answer.result.id + ": new signing secret " + answer.result.secret);',
   }[call.fn];
   return `// ${call.fn} through a proxy generated from the WSDL (.NET Framework or Mono):
 //   wsdl /out:WebHookService.cs ${call.endpoint}?wsdl

@@ -1,18 +1,18 @@
 import { XMLParser } from 'fast-xml-parser';
 import { functionNames, type FunctionName } from '../../../services/webservice.js';
 
-export type DemoLanguage = 'de' | 'en';
+import type { Language } from '../../i18n.js';
 
 export interface ParameterDoc {
   name: string;
   type: 'string' | 'int' | 'boolean';
   optional: boolean;
-  doc: Record<DemoLanguage, string>;
+  doc: Record<Language, string>;
 }
 
 export interface FunctionDoc {
   name: FunctionName;
-  doc: Record<DemoLanguage, string>;
+  doc: Record<Language, string>;
   parameters: ParameterDoc[];
 }
 
@@ -23,9 +23,9 @@ type Node = Record<string, unknown>;
 const requiredByService = new Set(['username', 'password', 'CreateWebHook.app', 'CreateWebHook.event', 'CreateWebHook.url']);
 const list = (value: unknown): Node[] => (value === undefined ? [] : Array.isArray(value) ? (value as Node[]) : [value as Node]);
 
-function documentation(element: Node): Record<DemoLanguage, string> {
+function documentation(element: Node): Record<Language, string> {
   const docs = list((element['xs:annotation'] as Node | undefined)?.['xs:documentation']);
-  const text = (language: DemoLanguage) => {
+  const text = (language: Language) => {
     const found = docs.find((d) => d['@xml:lang'] === language) ?? docs[0];
     return String(found?.['#text'] ?? '').replace(/\s+/g, ' ').trim();
   };
@@ -33,7 +33,7 @@ function documentation(element: Node): Record<DemoLanguage, string> {
 }
 
 /**
- * The four functions as the WSDL documents them, in both languages: the
+ * The functions as the WSDL documents them, in both languages: the
  * Webservicedemo shows this, so the page and the WSDL cannot disagree.
  */
 export function readFunctionDocs(wsdl: string): FunctionDoc[] {

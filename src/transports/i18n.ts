@@ -1,0 +1,21 @@
+/**
+ * German and English texts of pages and e-mails, written side by side so that
+ * no text exists in one language only:
+ *
+ *   const texts = { title: { en: 'Reactivate webhook', de: 'Webhook reaktivieren' },
+ *                   buffered: { en: (n: number) => `${n} events`, de: (n: number) => `${n} Ereignisse` } };
+ *   const t = inLanguage(texts, 'de');   // t.title, t.buffered(3)
+ */
+export type Language = 'de' | 'en';
+
+export const languages: Language[] = ['en', 'de'];
+
+export type Bilingual<T = string> = { en: T; de: T };
+
+export function inLanguage<T extends Record<string, Bilingual<unknown>>>(texts: T, language: Language): { [K in keyof T]: T[K]['en'] } {
+  return Object.fromEntries(Object.entries(texts).map(([key, text]) => [key, text[language]])) as { [K in keyof T]: T[K]['en'] };
+}
+
+export function languageOf(value: unknown): Language {
+  return value === 'de' ? 'de' : 'en';
+}
