@@ -2,20 +2,25 @@
 // database, an account with 10 webhooks), beside a bare express route in the
 // same run. Target: at least 50% of the bare route's rate.
 import { createTestDatabase } from '../test/helpers/database.js';
-import { createPool } from '../src/storage/database.js';
+import { createPool, type Pool } from '../src/storage/database.js';
 import { systemClock } from '../src/clock.js';
 import { createAccount } from '../src/services/accounts.js';
 import { postLoad } from './load.js';
 import { startChild } from './child.js';
 
+/** The account the webservice benchmarks call as: `bench` / `bench-password`, with 10 webhooks. */
+export async function seedBenchAccount(pool: Pool): Promise<void> {
+  await createAccount(pool, systemClock, { username: 'bench', password: 'bench-password', email: 'bench@example.com', language: 'en' });
+  const [rows] = await pool.query<any[]>('select id from accounts');
+  const values = Array.from({ length: 10 }, (_, i) => [rows[0].id, `app${i}`, 'optin_finalized', `https://hooks.example.com/${i}`, 'whsec_x', new Date()]);
+  await pool.query('insert into webhooks (account_id, app, event, url, secret, created_at) values ?', [values]);
+}
+
 export async function benchSoap(seconds: number): Promise<string[]> {
   const database = await createTestDatabase();
   const pool = createPool(database.url);
   try {
-    await createAccount(pool, systemClock, { username: 'bench', password: 'bench-password', email: 'bench@example.com', language: 'en' });
-    const [rows] = await pool.query<any[]>('select id from accounts');
-    const values = Array.from({ length: 10 }, (_, i) => [rows[0].id, `app${i}`, 'optin_finalized', `https://hooks.example.com/${i}`, 'whsec_x', new Date()]);
-    await pool.query('insert into webhooks (account_id, app, event, url, secret, created_at) values ?', [values]);
+    await seedBenchAccount(pool);
 
     // BENCH_DATABASE_SOCKET=/run/mysqld/mysqld.sock: the service reaches MariaDB over its Unix socket.
     const socket = process.env.BENCH_DATABASE_SOCKET;

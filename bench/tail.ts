@@ -7,10 +7,9 @@
 //     login protects, beside /healthz alone.
 import { Pool } from 'undici';
 import { createPool } from '../src/storage/database.js';
-import { systemClock } from '../src/clock.js';
-import { createAccount } from '../src/services/accounts.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { postLoad } from './load.js';
+import { seedBenchAccount } from './soap.js';
 import { startChild } from './child.js';
 import { ms } from './latencyProbe.js';
 
@@ -56,10 +55,7 @@ export async function benchTail(): Promise<string[]> {
   const database = await createTestDatabase();
   const pool = createPool(database.url);
   try {
-    await createAccount(pool, systemClock, { username: 'bench', password: 'bench-password', email: 'bench@example.com', language: 'en' });
-    const [rows] = await pool.query<any[]>('select id from accounts');
-    const values = Array.from({ length: 10 }, (_, i) => [rows[0].id, `app${i}`, 'optin_finalized', `https://hooks.example.com/${i}`, 'whsec_x', new Date()]);
-    await pool.query('insert into webhooks (account_id, app, event, url, secret, created_at) values ?', [values]);
+    await seedBenchAccount(pool);
     const service = await startChild(['service', database.url], { CREDENTIAL_CACHE_SECONDS: '5' });
     const bare = await startChild(['bare']);
     const tenWebhooks = (status: number, text: string) => status === 200 && text.includes('<error>0</error>');

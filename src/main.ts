@@ -103,7 +103,7 @@ export class Application {
     this.testLinks = new TestLinkService(this.pool, this.clock, this.webhooks, () => this.tokenKey());
   }
 
-  /** The key for reactivation links, read (or made) once per process. */
+  /** The key for the links in e-mails (reactivation, test), read (or made) once per process. */
   tokenKey(): Promise<Buffer> {
     this.tokenKeyPromise ??= loadTokenKey(this.pool, this.config.tokenSecret).catch((error: unknown) => {
       this.tokenKeyPromise = undefined;
@@ -117,11 +117,6 @@ export class Application {
     return this.mailer;
   }
 
-  /**
-   * A delivery worker with its background jobs; start() it, or runOnce() for
-   * cron. A dispatcher has neither a claim loop nor jobs: it sends what intake
-   * leases to it (see enableDirectDelivery).
-   */
   private newSender(): Sender {
     if (this.dependencies.sender) return this.dependencies.sender;
     const sender = new WebhookSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets, resolveHost: this.dependencies.senderResolveHost });
@@ -129,6 +124,11 @@ export class Application {
     return sender;
   }
 
+  /**
+   * A delivery worker with its background jobs; start() it, or runOnce() for
+   * cron. A dispatcher has neither a claim loop nor jobs: it sends what intake
+   * leases to it (see enableDirectDelivery).
+   */
   createWorker(id?: string, mode: WorkerMode = 'worker'): DeliveryWorker {
     const sender = this.newSender();
     const workerId = id ?? newWorkerId();

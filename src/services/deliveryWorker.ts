@@ -130,10 +130,6 @@ export class DeliveryWorker implements DirectDelivery {
     this.wakeup.notify();
   }
 
-  get workerId(): string {
-    return this.id;
-  }
-
   start(): void {
     this.running ??= (async () => {
       this.jobs?.start();
@@ -248,7 +244,8 @@ export class DeliveryWorker implements DirectDelivery {
     held.done = this.deliver(held)
       .catch((error: unknown) => this.log.error({ err: error, webhook: webhook.id, worker: this.id }, 'delivering failed; the lease runs out and the webhook is taken over'))
       .finally(() => {
-        this.held.delete(webhook.id);
+        // A lost lease's webhook may have come back to this worker under a new one meanwhile.
+        if (this.held.get(webhook.id) === held) this.held.delete(webhook.id);
         this.slots.give(webhook.accountId);
         this.wakeup.notify();
       });

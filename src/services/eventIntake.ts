@@ -24,7 +24,8 @@ export interface AcceptedEvent {
  * commit instead of at the next poll of some worker.
  */
 export interface DirectDelivery {
-  readonly workerId: string;
+  /** The worker's id, written into the leases it is given. */
+  readonly id: string;
   /** Takes up to `wanted` of the worker's slots for the account; returns how many it got. */
   reserve(accountId: number, wanted: number): number;
   unreserve(accountId: number, count: number): void;
@@ -53,7 +54,7 @@ class DirectLeases {
     if (room === 0) return;
     this.reserved.set(accountId, (this.reserved.get(accountId) ?? 0) + room);
     const taken = candidates.slice(0, room);
-    await leaseWebhooks(tx, taken.map((w) => w.id), this.direct.workerId, this.lease);
+    await leaseWebhooks(tx, taken.map((w) => w.id), this.direct.id, this.lease);
     this.webhooks.push(...taken);
   }
 
