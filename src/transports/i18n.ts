@@ -8,8 +8,6 @@
  */
 export type Language = 'de' | 'en';
 
-export const languages: Language[] = ['en', 'de'];
-
 export type Bilingual<T = string> = { en: T; de: T };
 
 export function inLanguage<T extends Record<string, Bilingual<unknown>>>(texts: T, language: Language): { [K in keyof T]: T[K]['en'] } {
