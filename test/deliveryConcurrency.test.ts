@@ -1,8 +1,5 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
-import { Application } from '../src/main.js';
 import { TestReceiver } from './helpers/receiver.js';
 import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
 
@@ -12,28 +9,20 @@ describe('delivery with several workers and faults', function () {
   let service: RunningService;
   let receiver: TestReceiver;
   let account: TestAccount;
-  const extraApps: Application[] = [];
   // 8 lanes a worker: no single worker can take all 50 webhooks of the first test at once.
   const env = { ALLOW_PRIVATE_TARGETS: '1', LEASE_SECONDS: '4', DELIVERY_TIMEOUT_MS: '1000', POLL_INTERVAL_MS: '20', WORKER_CONCURRENCY: '8' };
 
   before(async () => {
     service = await startService(env);
   });
-  after(async () => {
-    await Promise.all(extraApps.map((app) => app.close()));
-    await service.stop();
-  });
+  after(() => service.stop());
   beforeEach(async () => {
     receiver = await new TestReceiver().start();
     account = await makeAccount(service);
   });
   afterEach(() => receiver.stop());
 
-  function anotherProcess(): Application {
-    const app = new Application(loadConfig({ DATABASE_URL: service.database.url, ...env }), silentLogger);
-    extraApps.push(app);
-    return app;
-  }
+  const anotherProcess = () => service.anotherProcess();
 
   async function webhooks(count: number): Promise<number[]> {
     const now = new Date();

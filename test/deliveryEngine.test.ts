@@ -1,9 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
-import { Application } from '../src/main.js';
 import type { DeliveryWorker } from '../src/services/deliveryWorker.js';
 import { HostileReceiver } from './helpers/hostileReceiver.js';
 import { TestReceiver, type Receipt } from './helpers/receiver.js';
@@ -14,15 +11,6 @@ const second = 1000;
 /** The webhook is the unit of a lease; its subscribers are its lanes. */
 describe('the delivery engine', function () {
   this.timeout(60_000);
-  const extraApps: Application[] = [];
-  after(() => Promise.all(extraApps.splice(0).map((app) => app.close())));
-
-  function anotherProcess(service: RunningService, env: Record<string, string> = {}): Application {
-    const app = new Application(loadConfig({ DATABASE_URL: service.database.url, ALLOW_PRIVATE_TARGETS: '1', ...env }), silentLogger);
-    extraApps.push(app);
-    return app;
-  }
-
   async function webhook(service: RunningService, account: TestAccount, url: string): Promise<number> {
     const created = await service.app.webhooks.create(account.id, { app: 'engine', event: 'optin_finalized', url });
     return created.id;
@@ -204,7 +192,7 @@ describe('the delivery engine', function () {
     it('two workers never have one delivery in flight twice, though a receiver streams 102 Processing for ever', async () => {
       const account = await makeAccount(service);
       const hostile = await new HostileReceiver('flood102').start();
-      const workers = [anotherProcess(service, env).createWorker(), anotherProcess(service, env).createWorker()];
+      const workers = [service.anotherProcess().createWorker(), service.anotherProcess().createWorker()];
       try {
         await webhook(service, account, hostile.url());
         await emit(service, account, [{ n: 1 }]);

@@ -1,7 +1,4 @@
 import { expect } from 'chai';
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
-import { Application } from '../src/main.js';
 import { TestReceiver } from './helpers/receiver.js';
 import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
 
@@ -11,7 +8,6 @@ describe('direct delivery from intake', function () {
   let service: RunningService;
   let receiver: TestReceiver;
   let account: TestAccount;
-  const extraApps: Application[] = [];
   // A poll interval so long that only direct delivery can explain a prompt arrival.
   const env = { ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: 'token', POLL_INTERVAL_MS: '60000', LEASE_SECONDS: '6', DELIVERY_TIMEOUT_MS: '2000' };
 
@@ -21,21 +17,14 @@ describe('direct delivery from intake', function () {
     service = await startService(env);
     dispatcher = service.app.enableDirectDelivery().id;
   });
-  after(async () => {
-    await Promise.all(extraApps.map((app) => app.close()));
-    await service.stop();
-  });
+  after(() => service.stop());
   beforeEach(async () => {
     receiver = await new TestReceiver().start();
     account = await makeAccount(service);
   });
   afterEach(() => receiver.stop());
 
-  function anotherProcess(): Application {
-    const app = new Application(loadConfig({ DATABASE_URL: service.database.url, ...env, POLL_INTERVAL_MS: '20' }), silentLogger);
-    extraApps.push(app);
-    return app;
-  }
+  const anotherProcess = () => service.anotherProcess({ POLL_INTERVAL_MS: '20' });
 
   async function emit(events: Array<{ n: number; subscriber?: string }>, origin = service.baseUrl) {
     const response = await fetch(`${origin}/internal/events`, {

@@ -21,6 +21,10 @@ export type AttemptOutcome =
   | { succeeded: true; statusCode: number; durationMs: number }
   | { succeeded: false; statusCode: number | null; failureClass: FailureClass; error: string; durationMs: number };
 
+/** Where a delivery stands: waiting to be sent, kept while its webhook is deactivated, or finished. */
+export const deliveryStatuses = ['pending', 'buffered', 'delivered', 'discarded'] as const;
+export type DeliveryStatus = (typeof deliveryStatuses)[number];
+
 export interface RetryPolicy {
   retryScheduleSeconds: number[];
   deactivateAfterFailures: number;

@@ -43,17 +43,23 @@ export const samplePayloads: Record<EventName, Record<string, unknown>> = {
 /** What stands where an erased subscriber's data was copied into a text of ours. */
 export const erasedText = '[erased]';
 
+const isGiven = (value: unknown) => value !== undefined && value !== null && value !== '';
+
+/** A subscriber key the caller names (intake, erasure): a string or a number, as text, at most maxSubscriberLength characters. */
+export function readSubscriberKey(given: unknown): string {
+  if (!isGiven(given)) throw missing('subscriber');
+  if (typeof given !== 'string' && typeof given !== 'number') throw invalid('subscriber', 'must be a string or a number');
+  const key = String(given);
+  if (key.length > maxSubscriberLength) throw invalid('subscriber', `is longer than ${maxSubscriberLength} characters`);
+  return key;
+}
+
 /**
  * The subscriber key: the intake's own `subscriber` field when given, else the
  * payload's `subscriber_id` when it is a plain number or string, else none.
  */
 export function subscriberKeyOf(given: unknown, payload: Record<string, unknown>): string | null {
-  if (given !== undefined && given !== null && given !== '') {
-    if (typeof given !== 'string' && typeof given !== 'number') throw invalid('subscriber', 'must be a string or a number');
-    const key = String(given);
-    if (key.length > maxSubscriberLength) throw invalid('subscriber', `is longer than ${maxSubscriberLength} characters`);
-    return key;
-  }
+  if (isGiven(given)) return readSubscriberKey(given);
   const fromPayload = payload.subscriber_id;
   if ((typeof fromPayload === 'number' && Number.isFinite(fromPayload)) || (typeof fromPayload === 'string' && fromPayload !== '')) {
     const key = String(fromPayload);

@@ -16,6 +16,20 @@ export function signatureHeader(keys: Buffer[], messageId: string, timestamp: nu
   return keys.map((key) => `v1,${createHmac('sha256', key).update(signed).digest('base64')}`).join(' ');
 }
 
+/**
+ * The headers of one signed request: the Standard Webhooks three, and the
+ * event's name for receivers that route by header.
+ */
+export function signedHeaders(keys: Buffer[], messageId: string, event: string, at: Date, body: string): Record<string, string> {
+  const timestamp = Math.floor(at.getTime() / 1000);
+  return {
+    'webhook-id': messageId,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signatureHeader(keys, messageId, timestamp, body),
+    'x-webhook-event': event,
+  };
+}
+
 /** The keys that sign now: the secret, and a rotated-out one while its overlap lasts. */
 export function signingKeys(secrets: { secret: string; previousSecret: string | null; previousSecretUntil: Date | null }, now: Date): Buffer[] {
   const keys = [signingKey(secrets.secret)];

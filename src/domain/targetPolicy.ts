@@ -63,6 +63,11 @@ export function isPublicAddress(address: string): boolean {
   return false;
 }
 
+/** An IP literal that is not public; a host name is judged by what it resolves to. */
+export function isNonPublicLiteral(host: string): boolean {
+  return isIP(host) !== 0 && !isPublicAddress(host);
+}
+
 /** The host as the resolver and the address check expect it: IPv6 without brackets. */
 export function bareHost(url: URL): string {
   return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -95,7 +100,7 @@ export function parseTargetUrl(raw: string | undefined, allowPrivateTargets: boo
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw targetNotAllowed('only http and https URLs are allowed');
   if (url.username !== '' || url.password !== '') throw targetNotAllowed('user names and passwords in the URL are not allowed');
   const host = bareHost(url);
-  if (!allowPrivateTargets && isIP(host) !== 0 && !isPublicAddress(host)) {
+  if (!allowPrivateTargets && isNonPublicLiteral(host)) {
     throw targetNotAllowed('the host is a private, local or reserved address');
   }
   return url;

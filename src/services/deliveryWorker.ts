@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { decideAfterRound, latestDeactivationAt, type AttemptOutcome, type RetryPolicy, type RoundDecision } from '../domain/delivery.js';
 import { erasedText } from '../domain/event.js';
-import { messageIdOf, signatureHeader, signingKeys } from '../domain/signature.js';
+import { messageIdOf, signedHeaders, signingKeys } from '../domain/signature.js';
 import { insertAttempts } from '../storage/attemptsStore.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import {
@@ -25,6 +25,7 @@ import {
   extendLeaseIfMoreWaits,
   lockLeasedWebhook,
   leaseWebhooks,
+  newLease,
   releaseWebhook,
   renewLeases,
   selectClaimableWebhooks,
@@ -211,7 +212,7 @@ export class DeliveryWorker implements DirectDelivery {
   private async claim(): Promise<number> {
     const now = this.clock.now();
     if (!(await anyWebhookClaimable(this.pool, now))) return 0;
-    const lease: Lease = { token: randomBytes(12).toString('hex'), until: new Date(now.getTime() + this.leaseMs) };
+    const lease = newLease(now, this.leaseMs);
     // Slots are taken as candidates are accepted (other leases take and give
     // slots while this transaction waits), and given back if it fails.
     const taken: ClaimedWebhook[] = [];
@@ -411,18 +412,8 @@ export class DeliveryWorker implements DirectDelivery {
   }
 
   private send(held: HeldWebhook, delivery: PendingDelivery, now: Date): Promise<AttemptOutcome> {
-    const timestamp = Math.floor(now.getTime() / 1000);
-    const messageId = messageIdOf(delivery.id);
-    return this.sender.send({
-      url: held.webhook.url,
-      body: delivery.payload,
-      headers: {
-        'webhook-id': messageId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(held.keys, messageId, timestamp, delivery.payload),
-        'x-webhook-event': delivery.event,
-      },
-    });
+    const headers = signedHeaders(held.keys, messageIdOf(delivery.id), delivery.event, now, delivery.payload);
+    return this.sender.send({ url: held.webhook.url, body: delivery.payload, headers });
   }
 
   /** Every quarter of a lease, all leases this worker holds are pushed out in one statement. */

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import { readReportedEvent, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import { accountIdsByUsername, fanOutEvent, insertEvent } from '../storage/eventsStore.js';
 import { anyOutboxRowWaiting, claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
-import { leaseWebhooks, selectForDirectDelivery, touchWebhooksForEvent, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
+import { leaseWebhooks, newLease, selectForDirectDelivery, touchWebhooksForEvent, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
 
 export interface IntakeOptions {
   bufferDays: number;
@@ -44,7 +43,7 @@ class DirectLeases {
     now: Date,
     leaseSeconds: number,
   ) {
-    this.lease = { token: randomBytes(12).toString('hex'), until: new Date(now.getTime() + leaseSeconds * 1000) };
+    this.lease = newLease(now, leaseSeconds * 1000);
   }
 
   /** Leases what the event made due and the worker has room for; the intake's touch has locked those rows. */

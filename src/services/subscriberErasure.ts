@@ -1,5 +1,5 @@
-import { ApiError, ErrorCode, invalid, missing } from '../domain/errors.js';
-import { maxSubscriberLength } from '../domain/event.js';
+import { invalid, missing } from '../domain/errors.js';
+import { readSubscriberKey } from '../domain/event.js';
 import { inTransaction, type Pool } from '../storage/database.js';
 import {
   deleteSubscriberAttempts,
@@ -38,14 +38,11 @@ export class SubscriberErasure {
 
   async erase(input: { account: unknown; subscriber: unknown }): Promise<Erased> {
     if (typeof input.account !== 'string' || input.account === '') throw missing('account');
-    if (input.subscriber === undefined || input.subscriber === null || input.subscriber === '') throw missing('subscriber');
-    if (typeof input.subscriber !== 'string' && typeof input.subscriber !== 'number') throw invalid('subscriber', 'must be a string or a number');
     const account = input.account;
-    const subscriber = String(input.subscriber);
-    if (subscriber.length > maxSubscriberLength) throw invalid('subscriber', `is longer than ${maxSubscriberLength} characters`);
+    const subscriber = readSubscriberKey(input.subscriber);
     return inTransaction(this.pool, async (tx) => {
       const accountId = (await accountIdsByUsername(tx, [account])).get(account);
-      if (accountId === undefined) throw new ApiError(ErrorCode.invalidParameter, "parameter 'account' names no account");
+      if (accountId === undefined) throw invalid('account', 'names no account');
       await lockSubscriberWebhooks(tx, accountId, subscriber);
       const texts = await subscriberAttemptErrors(tx, accountId, subscriber);
       const attempts = await deleteSubscriberAttempts(tx, accountId, subscriber);

@@ -6,16 +6,16 @@ import { bareHost, checkResolvedAddresses, parseTargetUrl, readTargetUrl } from 
 import { isEventName, maxAppLength, type EventName, type WebHook } from '../domain/webhook.js';
 import { lockAccount } from '../storage/accountsStore.js';
 import { inTransaction, type Pool } from '../storage/database.js';
-import type { AttemptOutcome } from '../domain/delivery.js';
-import { signatureHeader, signingKeys } from '../domain/signature.js';
+import type { AttemptOutcome, DeliveryStatus } from '../domain/delivery.js';
+import { signedHeaders, signingKeys } from '../domain/signature.js';
 import type { ResolveHost, Sender } from './ports.js';
-import { discardBufferedDeliveries, listDeliveries, requeueBufferedDeliveries, type DeliveryStatus, type DeliveryView } from '../storage/deliveriesStore.js';
+import { discardBufferedDeliveries, listDeliveries, requeueBufferedDeliveries, type DeliveryView } from '../storage/deliveriesStore.js';
 import { markWebhookActivated } from '../storage/webhookLifecycleStore.js';
 import {
   countTestRequest,
   countWebhooks,
   deleteWebhook,
-  findSigningSecrets,
+  findSigningTarget,
   findWebhook,
   insertWebhook,
   listWebhooks,
@@ -136,22 +136,11 @@ export class WebhookService {
     const count = await countTestRequest(this.pool, accountId, id, now, new Date(now.getTime() - 60_000));
     if (count === undefined) throw webhookNotFound();
     if (count > this.options.webhookTestsPerMinute) throw limitReached(`a webhook may be tested at most ${this.options.webhookTestsPerMinute} times a minute`);
-    const webhook = await findWebhook(this.pool, accountId, id);
-    const secrets = await findSigningSecrets(this.pool, id);
-    if (!webhook || !secrets) throw webhookNotFound();
+    const target = await findSigningTarget(this.pool, accountId, id);
+    if (!target) throw webhookNotFound();
     const body = JSON.stringify({ event: testEvent, webhookId: id, sentAt: now.toISOString() });
-    const messageId = `msg_test_${randomBytes(8).toString('hex')}`;
-    const timestamp = Math.floor(now.getTime() / 1000);
-    return this.sender.send({
-      url: webhook.url,
-      body,
-      headers: {
-        'webhook-id': messageId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(signingKeys(secrets, now), messageId, timestamp, body),
-        'x-webhook-event': testEvent,
-      },
-    });
+    const headers = signedHeaders(signingKeys(target.secrets, now), `msg_test_${randomBytes(8).toString('hex')}`, testEvent, now, body);
+    return this.sender.send({ url: target.url, body, headers });
   }
 
   async deliveries(accountId: number, id: number, options: { limit: number; status?: DeliveryStatus }): Promise<DeliveryView[]> {

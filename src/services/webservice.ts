@@ -1,4 +1,4 @@
-import type { AttemptOutcome } from '../domain/delivery.js';
+import { deliveryStatuses, type AttemptOutcome } from '../domain/delivery.js';
 import type { WebHook } from '../domain/webhook.js';
 import { optionalBoolean, optionalChoice, optionalInteger, optionalText, requiredId, requiredText, type RawParameters } from '../domain/parameters.js';
 import type { DeliveryView } from '../storage/deliveriesStore.js';
@@ -10,7 +10,6 @@ export const functionNames = [
   'CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'DeleteWebHookById', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret',
 ] as const;
 
-export const deliveryStatuses = ['pending', 'buffered', 'delivered', 'discarded'] as const;
 export type FunctionName = (typeof functionNames)[number];
 
 export function isFunctionName(name: string): name is FunctionName {

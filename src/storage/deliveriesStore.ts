@@ -1,5 +1,6 @@
+import type { DeliveryStatus } from '../domain/delivery.js';
 import type { EventName } from '../domain/webhook.js';
-import type { SigningSecrets } from './webhooksStore.js';
+import { signingSecretsOf, type SigningSecrets } from './webhooksStore.js';
 import { run, selectRows, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
 export interface PendingDelivery {
@@ -36,10 +37,9 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
      order by q.occurred_at, q.id`,
     [webhookId, limits.rows, webhookId, limits.bytes],
   );
-  const first = rows[0];
   return {
     deliveries: rows.map((row) => ({ id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload })),
-    secrets: first ? { secret: first.secret, previousSecret: first.previous_secret, previousSecretUntil: first.previous_secret_until } : undefined,
+    secrets: rows[0] ? signingSecretsOf(rows[0]) : undefined,
   };
 }
 
@@ -89,8 +89,6 @@ export async function purgeOldBufferedDeliveries(db: Queryable, createdBefore: D
   );
   return result.affectedRows;
 }
-
-export type DeliveryStatus = 'pending' | 'buffered' | 'delivered' | 'discarded';
 
 /** A delivery as support and customers see it, with its last attempt (while the attempt log keeps it). */
 export interface DeliveryView {

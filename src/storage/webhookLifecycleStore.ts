@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { run, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
 /**
@@ -19,6 +20,14 @@ export interface Lease {
   token: string;
   until: Date;
 }
+
+/** A lease with a token of its own, so that no other claim can pass for it. */
+export function newLease(now: Date, leaseMs: number): Lease {
+  return { token: randomBytes(12).toString('hex'), until: new Date(now.getTime() + leaseMs) };
+}
+
+// "not in ()" is not SQL; 0 is never an id.
+const noneOf = (ids: number[]) => (ids.length ? ids : [0]);
 
 /** One index probe without locks: is any webhook due that nobody holds? Keeps an idle worker's poll to one query. */
 export async function anyWebhookClaimable(db: Queryable, now: Date): Promise<boolean> {
@@ -44,8 +53,7 @@ export async function selectClaimableWebhooks(
      where w.due_at <= ? and (w.locked_until is null or w.locked_until < ?)
        and w.id not in (?) and w.account_id not in (?)
      order by w.due_at limit ? for update skip locked`,
-    // "not in ()" is not SQL; 0 is never an id.
-    [filter.now, filter.now, filter.excludeIds.length ? filter.excludeIds : [0], filter.excludeAccounts.length ? filter.excludeAccounts : [0], filter.limit],
+    [filter.now, filter.now, noneOf(filter.excludeIds), noneOf(filter.excludeAccounts), filter.limit],
   );
   return rows.map(toClaimedWebhook);
 }
@@ -93,7 +101,8 @@ export async function renewLeases(db: Queryable, held: Array<{ id: number; token
 // deadlock) and applies only while the lease's token is still there, so it is
 // the lease check and the change at once. `affectedRows` 0: the lease is lost.
 const heldBy = 'w.id = ? and w.lease_token = ?';
-const noneOf = (ids: number[]) => (ids.length ? ids : [0]);
+// Deliveries wait besides those the round just delivered (their ids are the parameter).
+const morePending = "exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending' and d.id not in (?))";
 
 /**
  * A healthy webhook keeps its lease for another round if deliveries wait
@@ -105,8 +114,7 @@ export async function extendLeaseIfMoreWaits(tx: Queryable, webhookId: number, l
     tx,
     `update webhooks w set w.locked_until = ?,
        w.failure_count = if(?, 0, w.failure_count), w.first_failure_at = if(?, null, w.first_failure_at)
-     where ${heldBy}
-       and exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending' and d.id not in (?))`,
+     where ${heldBy} and ${morePending}`,
     [lease.until, resetFailures, resetFailures, webhookId, lease.token, noneOf(delivered)],
   );
   return result.affectedRows === 1;
@@ -118,7 +126,7 @@ export async function releaseWebhook(tx: Queryable, webhookId: number, token: st
     tx,
     `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null,
        w.failure_count = if(?, 0, w.failure_count), w.first_failure_at = if(?, null, w.first_failure_at),
-       w.due_at = if(exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending' and d.id not in (?)), ?, null)
+       w.due_at = if(${morePending}, ?, null)
      where ${heldBy}`,
     [resetFailures, resetFailures, noneOf(delivered), now, webhookId, token],
   );

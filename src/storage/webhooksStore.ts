@@ -117,10 +117,19 @@ export interface SigningSecrets {
   previousSecretUntil: Date | null;
 }
 
-export async function findSigningSecrets(db: Queryable, id: number): Promise<SigningSecrets | undefined> {
-  const [rows] = await db.query<RowDataPacket[]>('select w.secret, w.previous_secret, w.previous_secret_until from webhooks w where w.id = ?', [id]);
+/** The secrets of a row that selected w.secret, w.previous_secret and w.previous_secret_until. */
+export function signingSecretsOf(row: RowDataPacket): SigningSecrets {
+  return { secret: row.secret, previousSecret: row.previous_secret, previousSecretUntil: row.previous_secret_until };
+}
+
+/** Where the account's webhook is sent to and what signs it; undefined when the account has no such webhook. */
+export async function findSigningTarget(db: Queryable, accountId: number, id: number): Promise<{ url: string; secrets: SigningSecrets } | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    'select w.url, w.secret, w.previous_secret, w.previous_secret_until from webhooks w where w.id = ? and w.account_id = ?',
+    [id, accountId],
+  );
   const row = rows[0];
-  return row ? { secret: row.secret, previousSecret: row.previous_secret, previousSecretUntil: row.previous_secret_until } : undefined;
+  return row ? { url: row.url, secrets: signingSecretsOf(row) } : undefined;
 }
 
 export interface WebHookWithAccount extends WebHook {

@@ -14,6 +14,8 @@ export interface RunningService {
   baseUrl: string;
   database: TestDatabase;
   config: Config;
+  /** Another process on the same database (the service's settings, then `overrides`), closed by stop(). */
+  anotherProcess(overrides?: Record<string, string>): Application;
   stop(): Promise<void>;
 }
 
@@ -38,13 +40,20 @@ export async function startService(
   const config = loadConfig({ DATABASE_URL: database.url, PUBLIC_URL: baseUrl, ...env });
   const app = new Application(config, dependencies.log ?? silentLogger, { resolveHost: testResolver, ...dependencies });
   server.on('request', app.httpApp());
+  const others: Application[] = [];
   return {
     app,
     server,
     baseUrl,
     database,
     config,
+    anotherProcess(overrides = {}) {
+      const other = new Application(loadConfig({ DATABASE_URL: database.url, ...env, ...overrides }), silentLogger);
+      others.push(other);
+      return other;
+    },
     async stop() {
+      await Promise.all(others.splice(0).map((other) => other.close()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.js';
-import { ApiError, ErrorCode } from '../../domain/errors.js';
+import { ApiError, authenticationFailed, ErrorCode, webhookNotFound } from '../../domain/errors.js';
 import { requiredId } from '../../domain/parameters.js';
 import type { Account, Authenticator } from '../../services/authenticator.js';
 import type { RestHooks } from '../../services/restHooks.js';
@@ -41,7 +41,7 @@ export function zapierEndpoint(authenticator: Authenticator, hooks: RestHooks, l
     const decoded = encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
     try {
-      if (colon < 1) throw new ApiError(ErrorCode.authenticationFailed, 'authentication failed');
+      if (colon < 1) throw authenticationFailed();
       return await authenticator.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1), req.ip);
     } catch (error) {
       const answer = errorAnswer(error, requestLog(res, log), { transport: 'zapier' });
@@ -83,7 +83,7 @@ export function zapierEndpoint(authenticator: Authenticator, hooks: RestHooks, l
       res.status(204).end();
     } catch (error) {
       // An id that is not a number names no hook of this account either.
-      if (error instanceof ApiError && error.code === ErrorCode.invalidParameter) return failed(res, new ApiError(ErrorCode.webhookNotFound, 'no webhook with this id'));
+      if (error instanceof ApiError && error.code === ErrorCode.invalidParameter) return failed(res, webhookNotFound());
       failed(res, error);
     }
   });

@@ -1,9 +1,8 @@
 import type { FailureClass } from '../../domain/delivery.js';
 import type { RenderedMail } from '../../services/ports.js';
-import { failureName, hintFor } from '../failureTexts.js';
 import { formatUtc } from '../html.js';
 import { inLanguage, type Language } from '../i18n.js';
-import { renderMail } from './mailLayout.js';
+import { failureFacts, renderMail } from './mailLayout.js';
 
 export interface DeactivationMailData {
   language: Language;
@@ -25,7 +24,6 @@ export interface DeactivationMailData {
 
 const texts = {
   subject: { en: (app: string, event: string) => `Webhook deactivated: ${app} (${event})`, de: (app: string, event: string) => `Webhook deaktiviert: ${app} (${event})` },
-  greeting: { en: 'Hello,', de: 'Guten Tag,' },
   becauseGone: { en: 'because your server answered 410 Gone', de: 'weil Ihr Server mit 410 Gone geantwortet hat' },
   becauseFailures: {
     en: (count: number, from: string, to: string) => `because ${count} delivery attempts in a row failed, between ${from} and ${to}`,
@@ -35,8 +33,6 @@ const texts = {
     en: (app: string, event: string, at: string, why: string) => `Your webhook "${app}" for the event ${event} was deactivated automatically on ${at}, ${why}.`,
     de: (app: string, event: string, at: string, why: string) => `Ihr Webhook „${app}“ für das Ereignis ${event} wurde am ${at} automatisch deaktiviert, ${why}.`,
   },
-  lastError: { en: 'Last error', de: 'Letzter Fehler' },
-  whatToDo: { en: 'What to do', de: 'Was zu tun ist' },
   buffer: {
     en: (n: number, until: string) => `While the webhook is deactivated, we keep its events: ${n === 1 ? '1 event is' : `${n} events are`} buffered now, and new events are kept until ${until}.`,
     de: (n: number, until: string) => `Solange der Webhook deaktiviert ist, bewahren wir seine Ereignisse auf: ${n === 1 ? 'Ein Ereignis ist' : `${n} Ereignisse sind`} derzeit gepuffert, und neue Ereignisse werden bis ${until} gespeichert.`,
@@ -52,7 +48,6 @@ const texts = {
     en: (id: number) => `You can do the same through the webservice: ActivateWebHook with id=${id}, plus replayEvents=1 to send the buffered events.`,
     de: (id: number) => `Über den Webservice geht es ebenso: ActivateWebHook mit id=${id}, dazu replayEvents=1, um die gepufferten Ereignisse zu senden.`,
   },
-  signature: { en: 'Your newsletter team', de: 'Ihr Newsletter-Team' },
 };
 
 /** The system notification of a deactivation, German or English. */
@@ -65,13 +60,8 @@ export function renderDeactivationMail(data: DeactivationMailData): RenderedMail
     language: data.language,
     subject: t.subject(app, event),
     accent: '#c01c28',
-    greeting: t.greeting,
     intro: t.intro(app, event, date(data.deactivatedAt), why),
-    facts: [
-      ['URL', url],
-      [t.lastError, `${failureName(data.failureClass, data.language)}: ${data.lastError}`],
-      [t.whatToDo, hintFor(data, data.timeoutSeconds, data.language)],
-    ],
+    facts: failureFacts(url, data, data.timeoutSeconds, data.language),
     paragraphs: [t.buffer(data.bufferedEvents, date(data.bufferUntil))],
     lead: t.askFirst(data.timeoutSeconds),
     links: [
@@ -79,6 +69,5 @@ export function renderDeactivationMail(data: DeactivationMailData): RenderedMail
       { label: t.reactivate, href: data.reactivateUrl, primary: false },
     ],
     notes: [t.validity(date(data.linksValidUntil)), t.api(id)],
-    signature: t.signature,
   });
 }

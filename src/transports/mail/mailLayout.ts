@@ -1,6 +1,14 @@
 import type { RenderedMail } from '../../services/ports.js';
+import { failureName, hintFor } from '../failureTexts.js';
 import { escapeHtml } from '../html.js';
-import type { Language } from '../i18n.js';
+import { inLanguage, type Language } from '../i18n.js';
+
+const texts = {
+  greeting: { en: 'Hello,', de: 'Guten Tag,' },
+  lastError: { en: 'Last error', de: 'Letzter Fehler' },
+  whatToDo: { en: 'What to do', de: 'Was zu tun ist' },
+  signature: { en: 'Your newsletter team', de: 'Ihr Newsletter-Team' },
+};
 
 /** What a system e-mail says, in the order it says it. */
 export interface MailContent {
@@ -8,7 +16,6 @@ export interface MailContent {
   subject: string;
   /** The colour of the line under the heading: what kind of news this is. */
   accent: string;
-  greeting: string;
   intro: string;
   facts: Array<[label: string, value: string]>;
   paragraphs: string[];
@@ -16,7 +23,21 @@ export interface MailContent {
   lead: string;
   links: Array<{ label: string; href: string; primary: boolean }>;
   notes: string[];
-  signature: string;
+}
+
+/** The facts every notification about failures begins with: where it was sent, what failed, and what to do about it. */
+export function failureFacts(
+  url: string,
+  failure: { failureClass: string; statusCode: number | null; lastError: string },
+  timeoutSeconds: number,
+  language: Language,
+): MailContent['facts'] {
+  const t = inLanguage(texts, language);
+  return [
+    ['URL', url],
+    [t.lastError, `${failureName(failure.failureClass, language)}: ${failure.lastError}`],
+    [t.whatToDo, hintFor(failure, timeoutSeconds, language)],
+  ];
 }
 
 /**
@@ -25,13 +46,14 @@ export interface MailContent {
  * mail clients render alike, every value escaped.
  */
 export function renderMail(content: MailContent): RenderedMail {
+  const { greeting, signature } = inLanguage(texts, content.language);
   const text = [
-    content.greeting, '', content.intro, '',
+    greeting, '', content.intro, '',
     ...content.facts.map(([label, value]) => `${label}: ${value}`), '',
     ...content.paragraphs.flatMap((paragraph) => [paragraph, '']),
     content.lead, '',
     ...content.links.flatMap((link) => [`${link.label}:`, link.href, '']),
-    ...content.notes, '', content.signature, '',
+    ...content.notes, '', signature, '',
   ].join('\n');
 
   const e = escapeHtml;
@@ -47,7 +69,7 @@ export function renderMail(content: MailContent): RenderedMail {
 <table role="presentation" width="600" cellpadding="0" cellspacing="0" style="max-width:600px;width:100%;background:#ffffff;border-radius:6px;font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.5;color:#222222;">
 <tr><td style="padding:20px 24px;border-bottom:3px solid ${content.accent};font-size:20px;font-weight:bold;">${e(content.subject)}</td></tr>
 <tr><td style="padding:20px 24px;">
-<p style="margin:0 0 12px 0;">${e(content.greeting)}</p>
+<p style="margin:0 0 12px 0;">${e(greeting)}</p>
 <p style="margin:0 0 16px 0;">${e(content.intro)}</p>
 <table role="presentation" cellpadding="0" cellspacing="0" style="margin:0 0 16px 0;font-size:14px;">${content.facts.map(fact).join('')}</table>
 ${content.paragraphs.map((paragraph) => `<p style="margin:0 0 16px 0;">${e(paragraph)}</p>`).join('\n')}
@@ -55,7 +77,7 @@ ${content.paragraphs.map((paragraph) => `<p style="margin:0 0 16px 0;">${e(parag
 <p style="margin:0 0 8px 0;">${content.links.map(button).join('')}</p>
 <p style="margin:8px 0 0 0;font-size:13px;color:#555555;">${content.notes.map(e).join(' ')}</p>
 </td></tr>
-<tr><td style="padding:16px 24px;border-top:1px solid #eeeeee;font-size:13px;color:#555555;">${e(content.signature)}</td></tr>
+<tr><td style="padding:16px 24px;border-top:1px solid #eeeeee;font-size:13px;color:#555555;">${e(signature)}</td></tr>
 </table></td></tr></table>
 </body></html>
 `;

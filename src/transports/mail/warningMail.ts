@@ -1,8 +1,7 @@
 import type { RenderedMail } from '../../services/ports.js';
-import { failureName, hintFor } from '../failureTexts.js';
 import { formatUtc } from '../html.js';
 import { inLanguage, type Language } from '../i18n.js';
-import { renderMail } from './mailLayout.js';
+import { failureFacts, renderMail } from './mailLayout.js';
 
 export interface WarningMailData {
   language: Language;
@@ -22,15 +21,12 @@ export interface WarningMailData {
 
 const texts = {
   subject: { en: (app: string, event: string) => `Webhook failing: ${app} (${event})`, de: (app: string, event: string) => `Webhook schlägt fehl: ${app} (${event})` },
-  greeting: { en: 'Hello,', de: 'Guten Tag,' },
   intro: {
     en: (app: string, event: string, count: number, since: string) =>
       `The last ${count} attempts to deliver events of your webhook "${app}" (${event}) failed, the first on ${since}. The webhook is still active and we keep trying.`,
     de: (app: string, event: string, count: number, since: string) =>
       `Die letzten ${count} Versuche, Ereignisse Ihres Webhooks „${app}“ (${event}) zuzustellen, sind fehlgeschlagen, der erste am ${since}. Der Webhook ist weiterhin aktiv, und wir versuchen es weiter.`,
   },
-  lastError: { en: 'Last error', de: 'Letzter Fehler' },
-  whatToDo: { en: 'What to do', de: 'Was zu tun ist' },
   nextAttempt: { en: 'Next attempt', de: 'Nächster Versuch' },
   deactivateBy: { en: 'Deactivation', de: 'Deaktivierung' },
   deactivateByValue: {
@@ -55,7 +51,6 @@ const texts = {
     en: (id: number) => `Through the webservice: TestWebHook with id=${id}; GetWebHookDeliveries shows every delivery and its last answer.`,
     de: (id: number) => `Über den Webservice: TestWebHook mit id=${id}; GetWebHookDeliveries zeigt jede Zustellung und ihre letzte Antwort.`,
   },
-  signature: { en: 'Your newsletter team', de: 'Ihr Newsletter-Team' },
 };
 
 /** The warning of a run of failures, before deactivation, German or English. */
@@ -67,12 +62,9 @@ export function renderWarningMail(data: WarningMailData): RenderedMail {
     language: data.language,
     subject: t.subject(app, event),
     accent: '#e5a50a',
-    greeting: t.greeting,
     intro: t.intro(app, event, data.failureCount, date(data.firstFailureAt)),
     facts: [
-      ['URL', url],
-      [t.lastError, `${failureName(data.failureClass, data.language)}: ${data.lastError}`],
-      [t.whatToDo, hintFor(data, data.timeoutSeconds, data.language)],
+      ...failureFacts(url, data, data.timeoutSeconds, data.language),
       [t.nextAttempt, date(data.nextAttemptAt)],
       [t.deactivateBy, t.deactivateByValue(date(data.deactivateBy))],
     ],
@@ -80,6 +72,5 @@ export function renderWarningMail(data: WarningMailData): RenderedMail {
     lead: t.lead,
     links: [{ label: t.test, href: data.testUrl, primary: true }],
     notes: [t.once, t.validity(date(data.linkValidUntil)), t.api(id)],
-    signature: t.signature,
   });
 }

@@ -2,7 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import type { AttemptOutcome, FailureClass } from '../../domain/delivery.js';
-import { bareHost, isPublicAddress } from '../../domain/targetPolicy.js';
+import { bareHost, isNonPublicLiteral, isPublicAddress } from '../../domain/targetPolicy.js';
 import type { OutboundRequest, ResolveHost, Sender } from '../../services/ports.js';
 import { createHostResolver } from './hostResolver.js';
 
@@ -91,7 +91,7 @@ export class WebhookSender implements Sender {
         return 'the URL is not valid';
       }
       const host = bareHost(url);
-      target = !this.options.allowPrivateTargets && isIP(host) !== 0 && !isPublicAddress(host)
+      target = !this.options.allowPrivateTargets && isNonPublicLiteral(host)
         ? `${host} is a private, local or reserved address`
         : { origin: url.origin, path: `${url.pathname}${url.search}` };
       if (this.targets.size >= 10_000) this.targets.clear();

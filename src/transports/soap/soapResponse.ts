@@ -37,12 +37,12 @@ function element(name: string, value: unknown): string {
   return `<${name}>${typeof value === 'string' ? escapeXml(value) : String(value)}</${name}>`;
 }
 
-/**
- * The `<Function>Result` object: error, message, result in schema order. A
- * list is an ArrayOfWebHook: repeated WebHook elements inside result.
- */
 const listItems: Partial<Record<FunctionName, string>> = { GetWebHooks: 'WebHook', GetWebHookDeliveries: 'Delivery' };
 
+/**
+ * The `<Function>Result` object: error, message, result in schema order. A
+ * list is an ArrayOf…: its items repeated inside result (WebHook, Delivery).
+ */
 export function resultObject(fn: FunctionName, answer: Answer): Record<string, unknown> {
   const item = listItems[fn];
   const result = item && Array.isArray(answer.result) ? { [item]: answer.result } : answer.result;

@@ -1,7 +1,8 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { XMLParser } from 'fast-xml-parser';
 import type { Logger } from '../../../logger.js';
-import { deliveryStatuses, functionNames, isFunctionName, type FunctionName, type Webservice } from '../../../services/webservice.js';
+import { deliveryStatuses } from '../../../domain/delivery.js';
+import { functionNames, isFunctionName, type FunctionName, type Webservice } from '../../../services/webservice.js';
 import { processSoapRequest } from '../../soap/soapEndpoint.js';
 import { eventNames } from '../../../domain/webhook.js';
 import { passwordPlaceholder, requestEnvelopeFor, sampleCode, sampleLanguages, type SampleCall, type SampleLanguage } from './sampleCode.js';
