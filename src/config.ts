@@ -16,6 +16,7 @@ export interface Config {
   tokenTtlDays: number;
   retryScheduleSeconds: number[];
   deactivateAfterFailures: number;
+  circuitAfterFailures: number;
   warnAfterFailures: number;
   webhookTestsPerMinute: number;
   bufferDays: number;
@@ -72,7 +73,8 @@ function flag(env: Env, name: string): boolean {
 }
 
 function retrySchedule(raw: string | undefined): number[] {
-  const text = raw === undefined || raw === '' ? '30,120,600,1800,3600,7200,14400' : raw;
+  // The first step is short: a subscriber's later events wait behind its failed one.
+  const text = raw === undefined || raw === '' ? '5,60,300,1200,3600,7200,14400' : raw;
   const values = text.split(',').map((part) => Number(part.trim()));
   if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < 0)) {
     throw new ConfigError(
@@ -144,6 +146,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const webhookParallelism = integer(env, 'WEBHOOK_PARALLELISM', 8, 1);
   const deactivateAfterFailures = integer(env, 'DEACTIVATE_AFTER_FAILURES', 8, 1);
+  const circuitAfterFailures = integer(env, 'CIRCUIT_AFTER_FAILURES', Math.min(3, deactivateAfterFailures), 0);
+  if (circuitAfterFailures < 1 || circuitAfterFailures > deactivateAfterFailures) {
+    throw new ConfigError(
+      `CIRCUIT_AFTER_FAILURES=${circuitAfterFailures} must lie between 1 and DEACTIVATE_AFTER_FAILURES=${deactivateAfterFailures}: ` +
+        `an endpoint must count as down before it can be deactivated; set CIRCUIT_AFTER_FAILURES to a value from 1 to ${deactivateAfterFailures}`,
+    );
+  }
   // The default warns at 4 of the default 8; when deactivation comes sooner than that, only a warning asked for explicitly is sent.
   const warnAfterFailures = integer(env, 'WARN_AFTER_FAILURES', deactivateAfterFailures > 4 ? 4 : 0, 0);
   if (warnAfterFailures >= deactivateAfterFailures) {
@@ -181,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     tokenTtlDays: positiveNumber(env, 'TOKEN_TTL_DAYS', 30),
     retryScheduleSeconds: retrySchedule(env.RETRY_SCHEDULE),
     deactivateAfterFailures,
+    circuitAfterFailures,
     warnAfterFailures,
     webhookTestsPerMinute: integer(env, 'WEBHOOK_TESTS_PER_MINUTE', 5, 1),
     bufferDays,

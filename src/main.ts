@@ -9,6 +9,7 @@ import { EventIntake } from './services/eventIntake.js';
 import { DeliveryWorker, newWorkerId, type WorkerMode } from './services/deliveryWorker.js';
 import { Housekeeping } from './services/housekeeping.js';
 import { WebhookSender } from './transports/outbound/webhookSender.js';
+import { mailRenderer } from './transports/mail/mailRenderer.js';
 import { createHostResolver } from './transports/outbound/hostResolver.js';
 import { JobSchedule } from './services/jobSchedule.js';
 import type { Mailer, ResolveHost, Sender } from './services/ports.js';
@@ -135,7 +136,7 @@ export class Application {
     const jobs = mode === 'worker'
       ? new JobSchedule([
         { name: 'outbox', intervalMs: this.config.pollIntervalMs, run: () => this.intake.drainOutbox() },
-        new NotificationService(this.pool, this.clock, this.notificationMailer(), () => this.tokenKey(), this.log, this.metrics, this.config, workerId),
+        new NotificationService(this.pool, this.clock, this.notificationMailer(), mailRenderer, () => this.tokenKey(), this.log, this.metrics, this.config, workerId),
         new Housekeeping(this.pool, this.clock, this.config),
       ], this.log)
       : undefined;

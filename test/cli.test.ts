@@ -134,6 +134,8 @@ describe('the webhooks command line', function () {
     expect(await refused({ WORKER_CONCURRENCY: '4', ACCOUNT_CONCURRENCY: '10' })).to.match(/^webhooks: ACCOUNT_CONCURRENCY=10 is more than WORKER_CONCURRENCY=4: .* set ACCOUNT_CONCURRENCY to at most 4/);
     expect(await refused({ BUFFER_DAYS: '10', BUFFER_RETENTION_DAYS: '7' })).to.match(/^webhooks: BUFFER_RETENTION_DAYS=7 is shorter than BUFFER_DAYS=10: .* at least 10$/);
     expect(await refused({ MAX_PAYLOAD_BYTES: '2000000' })).to.match(/^webhooks: MAX_PAYLOAD_BYTES=2000000 is more than MAX_REQUEST_BYTES=1048576/);
+    expect(await refused({ CIRCUIT_AFTER_FAILURES: '0' })).to.match(/^webhooks: CIRCUIT_AFTER_FAILURES=0 must lie between 1 and DEACTIVATE_AFTER_FAILURES=8: .* from 1 to 8$/);
+    expect(await refused({ CIRCUIT_AFTER_FAILURES: '5', DEACTIVATE_AFTER_FAILURES: '4' })).to.match(/^webhooks: CIRCUIT_AFTER_FAILURES=5 must lie between 1 and DEACTIVATE_AFTER_FAILURES=4/);
   });
 });
 

@@ -76,52 +76,77 @@ describe('the delivery engine', function () {
       expect(keys.map((row) => row.subscriber)).to.deep.equal([null, '6049065']);
     });
 
-    it('never lets a later event of a failing subscriber overtake it, through retries, deactivation and replay', async () => {
-      const account = await makeAccount(service);
-      const id = await webhook(service, account, receiver.url());
-      let failB = true;
-      receiver.reply = (receipt) => (failB && String(JSON.parse(receipt.body).n).startsWith('b') ? { status: 500, body: 'b is broken' } : { status: 200, delayMs: 30 });
-      await emit(service, account, ['a1', 'b1', 'c1', 'a2', 'b2', 'c2', 'a3'].map((n) => ({ subscriber: n[0], n })));
-
-      await worker.runOnce(); // a1, b1, c1 in flight together; b1 fails: nothing new starts
-      expect(receiver.receipts.map((r) => JSON.parse(r.body).n).sort()).to.deep.equal(['a1', 'b1', 'c1']);
-      clock.advance(30 * second);
-      await worker.runOnce(); // the retry goes alone, as a probe, and fails
-      expect(receiver.receipts.map((r) => JSON.parse(r.body).n).slice(3)).to.deep.equal(['b1']);
-      clock.advance(30 * second);
-      await worker.runOnce(); // the third failure in a row: deactivated, the rest buffered
-      const [state] = await service.app.pool.query<any[]>(
-        "select w.active, (select count(*) from deliveries d where d.webhook_id = w.id and d.status = 'buffered') as buffered from webhooks w where w.id = ?",
+    const sent = () => receiver.receipts.map((r) => String(JSON.parse(r.body).n));
+    async function deliveryStates(id: number): Promise<Record<string, string>> {
+      const [rows] = await service.app.pool.query<any[]>(
+        'select json_value(e.payload, "$.n") as n, d.status from deliveries d join events e on e.id = d.event_id where d.webhook_id = ?',
         [id],
       );
-      expect(state[0]).to.deep.include({ active: 0, buffered: 5 });
+      return Object.fromEntries(rows.map((row) => [row.n, row.status]));
+    }
 
-      failB = false;
-      const activation = await service.app.webhooks.activate(account.id, id, true);
-      expect(activation.replayedEvents).to.equal(5);
-      await worker.runOnce();
-      const delivered = deliveredBySubscriber(receiver, (r) => !(String(JSON.parse(r.body).n).startsWith('b') && receiver.receipts.indexOf(r) < 5));
-      expect(Object.fromEntries(delivered)).to.deep.equal({ a: ['a1', 'a2', 'a3'], b: ['b1', 'b2'], c: ['c1', 'c2'] });
+    it('backs off only the failing subscriber: its later events wait behind it, the others flow, and it moves on once its delivery is given up', async () => {
+      const account = await makeAccount(service);
+      const id = await webhook(service, account, receiver.url());
+      receiver.reply = (receipt) => (String(JSON.parse(receipt.body).n).startsWith('b') ? { status: 400, body: 'b is refused' } : { status: 200, delayMs: 30 });
+      await emit(service, account, ['a1', 'b1', 'c1', 'a2', 'b2', 'c2', 'a3'].map((n) => ({ subscriber: n[0], n })));
+
+      await worker.runOnce(); // b1 fails; a and c go on at full parallelism; b2 waits behind b1
+      expect(sent().sort()).to.deep.equal(['a1', 'a2', 'a3', 'b1', 'c1', 'c2']);
+      clock.advance(29 * second);
+      expect(await worker.runOnce(), 'the lane waits its whole step').to.equal(0);
+      clock.advance(1 * second);
+      await worker.runOnce(); // b1's second try, alone in its lane
+      expect(sent().slice(6)).to.deep.equal(['b1']);
+      clock.advance(30 * second);
+      await worker.runOnce(); // the third failure of b1's lane: given up; the lane moves on to b2
+      expect(sent().slice(7)).to.deep.equal(['b1', 'b2']);
+      expect(await deliveryStates(id)).to.deep.include({ b1: 'failed', b2: 'pending', a3: 'delivered' });
+      const [webhooks] = await service.app.pool.query<any[]>('select active from webhooks where id = ?', [id]);
+      expect(webhooks[0].active).to.equal(1);
     });
 
-    it('after a failed round the retry goes alone, and the lanes open again once it succeeds', async () => {
+    it('keeps each subscriber in event order through a down endpoint, deactivation and replay', async () => {
+      const account = await makeAccount(service);
+      const id = await webhook(service, account, receiver.url());
+      let down = true;
+      receiver.reply = () => (down ? { status: 503 } : { status: 200, delayMs: 10 });
+      await emit(service, account, ['a1', 'b1', 'c1', 'a2', 'b2', 'c2', 'a3'].map((n) => ({ subscriber: n[0], n })));
+      await worker.runOnce(); // a1, b1, c1 fail together: three in a row, the endpoint is down
+      clock.advance(30 * second);
+      await worker.runOnce(); // one probe
+      clock.advance(30 * second);
+      await worker.runOnce(); // the third failed step: deactivated
+      expect(sent()).to.deep.equal([...sent().slice(0, 3), 'a1', 'a1']);
+      expect(Object.values(await deliveryStates(id))).to.deep.equal(Array(7).fill('buffered'));
+
+      down = false;
+      receiver.receipts.length = 0;
+      expect((await service.app.webhooks.activate(account.id, id, true)).replayedEvents).to.equal(7);
+      await worker.runOnce();
+      expect(Object.fromEntries(deliveredBySubscriber(receiver))).to.deep.equal({ a: ['a1', 'a2', 'a3'], b: ['b1', 'b2'], c: ['c1', 'c2'] });
+    });
+
+    it('probes a down endpoint with one request, and opens every lane again once it succeeds', async () => {
       const account = await makeAccount(service);
       await webhook(service, account, receiver.url());
       const concurrentAtArrival: number[] = [];
-      receiver.reply = (_receipt, index) => {
+      let down = true;
+      receiver.reply = () => {
         concurrentAtArrival.push(receiver.inFlight);
-        return index === 0 ? { status: 503 } : { status: 200, delayMs: 40 };
+        return down ? { status: 503, delayMs: 20 } : { status: 200, delayMs: 40 };
       };
       const events = [];
       for (let n = 1; n <= 2; n += 1) for (let s = 0; s < 6; s += 1) events.push({ subscriber: `s${s}-`, n: `s${s}-${n}` });
       await emit(service, account, events);
       await worker.runOnce();
       const firstRound = receiver.receipts.length;
-      expect(firstRound).to.equal(6); // six subscribers in flight at once, then the failure stops new starts
+      expect(firstRound).to.equal(6); // six subscribers in flight at once; three failures in a row open the circuit
+      down = false;
       concurrentAtArrival.length = 0;
       clock.advance(30 * second);
       await worker.runOnce();
-      expect(receiver.receipts).to.have.length(firstRound + 7); // the failed one again, then the rest
+      expect(receiver.receipts).to.have.length(firstRound + 12); // the probe, then everything
       expect(concurrentAtArrival[0]).to.equal(1);
       expect(concurrentAtArrival[1], 'nothing joins the probe').to.equal(1);
       expect(Math.max(...concurrentAtArrival)).to.be.above(1);
@@ -148,7 +173,7 @@ describe('the delivery engine', function () {
       const big = 'x'.repeat(100 * 1024);
       await emit(service, account, Array.from({ length: 5 }, (_, i) => ({ n: `${i}${big}` })));
       const { loadPendingDeliveries } = await import('../src/storage/deliveriesStore.js');
-      const count = async (limits: { rows: number; bytes: number }) => (await loadPendingDeliveries(service.app.pool, id, limits)).deliveries.length;
+      const count = async (limits: { rows: number; bytes: number }) => (await loadPendingDeliveries(service.app.pool, id, limits, null)).deliveries.length;
       expect(await count({ rows: 100, bytes: 256 * 1024 })).to.equal(3);
       expect(await count({ rows: 100, bytes: 1024 })).to.equal(1);
       expect(await count({ rows: 2, bytes: 10 * 1024 * 1024 })).to.equal(2);

@@ -2,20 +2,34 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { decideAfterRound, latestDeactivationAt, type AttemptOutcome, type RetryPolicy, type RoundDecision } from '../domain/delivery.js';
+import type { AttemptOutcome } from '../domain/delivery.js';
+import {
+  decideAfterRound,
+  endsRound,
+  healthAfter,
+  isHealthy,
+  latestDeactivationAt,
+  stepEndsAt,
+  type FailurePolicy,
+  type LaneAttempt,
+  type RoundDecision,
+} from '../domain/failurePolicy.js';
 import { erasedText } from '../domain/event.js';
 import { messageIdOf, signedHeaders, signingKeys } from '../domain/signature.js';
 import { insertAttempts } from '../storage/attemptsStore.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import {
+  backOffLane,
   bufferPendingDeliveries,
   countFailedAttempts,
   deliveryExists,
+  giveUpDeliveries,
   loadPendingDeliveries,
   markDeliveriesDelivered,
+  reopenLanes,
   type PendingDelivery,
 } from '../storage/deliveriesStore.js';
-import { insertNotification } from '../storage/notificationsStore.js';
+import { insertNotification, queueGivenUpNotice } from '../storage/notificationsStore.js';
 import {
   anyWebhookClaimable,
   backOffWebhook,
@@ -26,6 +40,8 @@ import {
   lockLeasedWebhook,
   leaseWebhooks,
   newLease,
+  noteLaneRetry,
+  recordEndpointHealth,
   releaseWebhook,
   renewLeases,
   selectClaimableWebhooks,
@@ -40,8 +56,7 @@ import type { Sender } from './ports.js';
 import { Slots } from './slots.js';
 import { Wakeup } from './wakeup.js';
 
-export interface DeliveryWorkerOptions extends RetryPolicy {
-  warnAfterFailures: number;
+export interface DeliveryWorkerOptions extends Omit<FailurePolicy, 'unsubscribeOnGone'> {
   leaseSeconds: number;
   pollIntervalMs: number;
   /** Attempts one worker process has in flight at once. */
@@ -84,11 +99,11 @@ interface HeldWebhook {
 }
 
 type Recorded =
-  | { kind: 'continue'; until: Date }
+  | { kind: 'continue'; until: Date; lastError?: string }
   | { kind: 'released'; lastError?: string }
   | { kind: 'lost' }
   | { kind: 'unsubscribed' }
-  | { kind: 'deactivated'; deactivation: number; firstFailureAt: Date; lastError: string; decision: Extract<RoundDecision, { kind: 'deactivate' }> };
+  | { kind: 'deactivated'; deactivation: number; firstFailureAt: Date; lastError: string; reason: 'failures' | 'gone' };
 
 /**
  * The delivery loop. Claims due webhooks under fenced leases (FOR UPDATE SKIP
@@ -252,29 +267,40 @@ export class DeliveryWorker implements DirectDelivery {
       });
   }
 
-  /** Rounds under one lease, as long as the webhook is healthy and has work. */
+  /** Rounds under one lease, as long as the endpoint is not down and deliveries may go. */
   private async deliver(held: HeldWebhook): Promise<void> {
-    let failureCount = held.webhook.failureCount;
     for (let round = 1; ; round += 1) {
-      const { deliveries, secrets } = await loadPendingDeliveries(this.pool, held.webhook.id, { rows: deliveriesPerRound, bytes: payloadBytesPerRound });
+      // A down endpoint is probed with its oldest delivery, whatever its lane; otherwise lanes that back off wait.
+      const probing = held.webhook.health.circuitOpen;
+      const limits = { rows: deliveriesPerRound, bytes: payloadBytesPerRound };
+      const { deliveries, secrets } = await loadPendingDeliveries(this.pool, held.webhook.id, limits, probing ? null : this.clock.now());
       if (secrets) held.keys = signingKeys(secrets, this.clock.now());
-      const attempts = deliveries.length === 0 ? [] : await this.sendRound(held, deliveries, failureCount > 0);
+      const attempts = deliveries.length === 0 ? [] : await this.sendRound(held, deliveries, probing);
       this.attempted += attempts.length;
       // A round that sent nothing (stopping, lease short) ends the lease: no round may spin.
       const keep = round < roundsPerLease && attempts.length > 0 && !this.stopping && !held.lost;
-      const recorded = await this.record(held, attempts, failureCount, keep);
+      const recorded = await this.record(held, attempts, keep);
       if (recorded.kind !== 'continue') return;
       held.lease.until = recorded.until;
-      failureCount = 0;
     }
+  }
+
+  private policyFor(webhook: ClaimedWebhook): FailurePolicy {
+    return { ...this.options, unsubscribeOnGone: webhook.createdVia === 'zapier' };
   }
 
   private sendRound(held: HeldWebhook, deliveries: PendingDelivery[], probing: boolean): Promise<RoundAttempt[]> {
     const { webhook } = held;
+    const policy = this.policyFor(webhook);
+    let health = webhook.health;
     return sendRound({
       deliveries,
       parallelism: this.options.webhookParallelism,
       probing,
+      endsRound: (attempt) => {
+        health = healthAfter(health, laneAttempt(attempt), policy);
+        return endsRound(health, attempt.outcome);
+      },
       // Never start an attempt that could outlive the lease: another worker would send it again.
       mayStart: () => !this.stopping && !held.lost && held.lease.until.getTime() - this.clock.now().getTime() >= this.options.deliveryTimeoutMs + leaseMarginMs,
       takeExtraSlot: () => this.slots.take(webhook.accountId),
@@ -298,15 +324,14 @@ export class DeliveryWorker implements DirectDelivery {
 
   /**
    * Records a round in one transaction, only while this lease still holds the
-   * webhook: the statement that carries out the domain's decision comes first
-   * and checks the lease's token; when it finds another claim's, nothing is
-   * written.
+   * webhook: the first statement checks the lease's token; when it finds
+   * another claim's, nothing is written.
    */
-  private async record(held: HeldWebhook, attempts: RoundAttempt[], failureCount: number, keep: boolean): Promise<Recorded> {
-    const recorded = await this.recordRound(held, attempts, failureCount, keep);
+  private async record(held: HeldWebhook, attempts: RoundAttempt[], keep: boolean): Promise<Recorded> {
+    const recorded = await this.recordRound(held, attempts, keep);
     if (recorded.kind === 'deactivated') {
-      this.observer.webhookDeactivated(recorded.decision.reason);
-      this.log.warn({ worker: this.id, webhook: held.webhook.id, deactivation: recorded.deactivation, reason: recorded.decision.reason, failureCount: recorded.decision.failureCount }, 'webhook deactivated');
+      this.observer.webhookDeactivated(recorded.reason);
+      this.log.warn({ worker: this.id, webhook: held.webhook.id, deactivation: recorded.deactivation, reason: recorded.reason }, 'webhook deactivated');
     }
     if (recorded.kind === 'unsubscribed') {
       this.observer.webhookDeactivated('unsubscribed');
@@ -315,17 +340,16 @@ export class DeliveryWorker implements DirectDelivery {
     return recorded;
   }
 
-  /** `keep`: the lease may go on to another round if more deliveries wait. */
-  private recordRound(held: HeldWebhook, attempts: RoundAttempt[], failureCount: number, keep: boolean): Promise<Recorded> {
+  /** `keep`: the lease may go on to another round if more deliveries may go. */
+  private async recordRound(held: HeldWebhook, attempts: RoundAttempt[], keep: boolean): Promise<Recorded> {
     const { webhook } = held;
     const delivered = attempts.filter((a) => a.outcome.succeeded).map((a) => a.delivery.id);
     const failed = attempts.filter((a) => !a.outcome.succeeded).map((a) => a.delivery.id);
-    return inTransaction(this.pool, async (tx): Promise<Recorded> => {
+    let decision: RoundDecision | undefined;
+    const recorded = await inTransaction(this.pool, async (tx): Promise<Recorded> => {
       const now = this.clock.now();
-      const policy = { ...this.options, unsubscribeOnGone: webhook.createdVia === 'zapier' };
-      const decision = decideAfterRound(failureCount, attempts.map((a) => a.outcome), now, policy);
-      const failedDelivery = decision.kind === 'healthy' ? undefined : attempts.find((a) => a.outcome === decision.failure)!.delivery.id;
-      const applied = await this.apply(tx, held, decision, failedDelivery, delivered, keep, now);
+      decision = decideAfterRound(webhook.health, attempts.map(laneAttempt), now, this.policyFor(webhook));
+      const applied = await this.apply(tx, held, decision, attempts, delivered, keep, now);
       if (applied.kind === 'lost') {
         this.log.warn({ worker: this.id, webhook: webhook.id }, 'lease lost before recording; another worker took over');
         return applied;
@@ -338,77 +362,108 @@ export class DeliveryWorker implements DirectDelivery {
       })));
       await markDeliveriesDelivered(tx, delivered, now);
       await countFailedAttempts(tx, failed);
-      if (applied.kind === 'deactivated') {
-        await bufferPendingDeliveries(tx, webhook.id);
-        const { decision: deactivation } = applied;
-        const details = {
-          reason: deactivation.reason,
-          lastError: applied.lastError,
-          failureClass: deactivation.failure.failureClass,
-          statusCode: deactivation.failure.statusCode,
-          failureCount: deactivation.failureCount,
-          firstFailureAt: applied.firstFailureAt.toISOString(),
-          deactivatedAt: now.toISOString(),
-        };
-        const occasion = { accountId: webhook.accountId, webhookId: webhook.id, deactivation: applied.deactivation, failureRun: 0 };
-        await insertNotification(tx, { ...occasion, kind: 'webhook_deactivated', details }, now);
-      }
-      if (applied.kind === 'released' && decision.kind === 'retry' && decision.warn) await this.warn(tx, webhook, decision, applied.lastError!, now);
+      if (applied.kind === 'deactivated') await this.deactivated(tx, webhook, decision, applied, now);
+      if (decision.warn && applied.kind !== 'deactivated') await this.warn(tx, webhook, decision, applied.lastError ?? erasedText, now);
+      if (decision.lanes.some((lane) => lane.kind === 'give_up')) await queueGivenUpNotice(tx, { accountId: webhook.accountId, webhookId: webhook.id }, now);
       return applied;
     });
+    // The next round under this lease starts from what was recorded.
+    if (recorded.kind === 'continue') webhook.health = decision!.health;
+    return recorded;
   }
 
-  /** The webhook's side of a round's decision, under the lease's token. */
+  /** The webhook's and the lanes' side of a round's decision, under the lease's token. */
   private async apply(
     tx: PoolConnection,
     held: HeldWebhook,
     decision: RoundDecision,
-    failedDelivery: number | undefined,
+    attempts: RoundAttempt[],
     delivered: number[],
     keep: boolean,
     now: Date,
   ): Promise<Recorded> {
     const { webhook, lease } = held;
-    if (decision.kind === 'healthy') {
+    const { endpoint } = decision;
+    const continueOrRelease = async (): Promise<Extract<Recorded, { kind: 'continue' | 'released' | 'lost' }>> => {
       const until = new Date(now.getTime() + this.leaseMs);
-      if (keep && (await extendLeaseIfMoreWaits(tx, webhook.id, { token: lease.token, until }, delivered, decision.resetFailures))) return { kind: 'continue', until };
-      return (await releaseWebhook(tx, webhook.id, lease.token, delivered, decision.resetFailures, now)) ? { kind: 'released' } : { kind: 'lost' };
-    }
-    // A failure is rare: the row is locked first, so that the answer's text is
-    // kept only if its delivery was not erased while the attempt was in flight.
+      if (keep && (await extendLeaseIfMoreWaits(tx, webhook.id, { token: lease.token, until }, delivered, now))) return { kind: 'continue', until };
+      return (await releaseWebhook(tx, webhook.id, lease.token, delivered, now)) ? { kind: 'released' } : { kind: 'lost' };
+    };
+    // The common round: nothing failed now or before. Its first statement is the lease check.
+    if (!decision.failure && isHealthy(webhook.health)) return continueOrRelease();
+    if (endpoint.kind === 'unsubscribe') return (await deleteUnsubscribedWebhook(tx, webhook.id, lease.token)) ? { kind: 'unsubscribed' } : { kind: 'lost' };
+    // The row is locked first, so that the answer's text is kept only if its
+    // delivery was not erased while the attempt was in flight.
     if (!(await lockLeasedWebhook(tx, webhook.id, lease.token))) return { kind: 'lost' };
-    const lastError = (await deliveryExists(tx, failedDelivery!)) ? decision.failure.error : erasedText;
-    switch (decision.kind) {
-      case 'retry': {
-        const failure = { failureCount: decision.failureCount, lastError, failedAt: now, nextAttemptAt: decision.nextAttemptAt };
-        if (!(await backOffWebhook(tx, webhook.id, lease.token, failure))) return { kind: 'lost' };
-        this.log.info({ worker: this.id, webhook: webhook.id, failureCount: decision.failureCount, nextAttemptAt: decision.nextAttemptAt }, 'webhook backs off');
+    const failedDelivery = decision.failure && attempts.find((a) => a.outcome === decision.failure)!.delivery.id;
+    const lastError = failedDelivery === undefined ? undefined : (await deliveryExists(tx, failedDelivery)) ? decision.failure!.error : erasedText;
+    await recordEndpointHealth(tx, webhook.id, { health: decision.health, lastError, runsStarted: decision.runsStarted });
+    if (decision.reopened) await reopenLanes(tx, webhook.id);
+    await this.applyLanes(tx, webhook, decision, now);
+    switch (endpoint.kind) {
+      case 'flowing': {
+        const next = await continueOrRelease();
+        return next.kind === 'lost' || lastError === undefined ? next : { ...next, lastError };
+      }
+      case 'down':
+        await backOffWebhook(tx, webhook.id, lease.token, endpoint.nextAttemptAt);
+        this.log.info({ worker: this.id, webhook: webhook.id, failedSteps: decision.health.failedSteps, nextAttemptAt: endpoint.nextAttemptAt }, 'endpoint down: webhook backs off');
         return { kind: 'released', lastError };
-      }
       case 'deactivate': {
-        const deactivated = await deactivateWebhook(tx, webhook.id, lease.token, { failureCount: decision.failureCount, lastError, failedAt: now });
-        return deactivated ? { kind: 'deactivated', decision, lastError, ...deactivated } : { kind: 'lost' };
+        const deactivated = await deactivateWebhook(tx, webhook.id, lease.token, now);
+        return deactivated ? { kind: 'deactivated', reason: endpoint.reason, lastError: lastError ?? erasedText, ...deactivated } : { kind: 'lost' };
       }
-      case 'unsubscribe':
-        return (await deleteUnsubscribedWebhook(tx, webhook.id, lease.token)) ? { kind: 'unsubscribed' } : { kind: 'lost' };
     }
   }
 
+  /** Each lane that failed backs off on the schedule, or gives its delivery up and moves on. */
+  private async applyLanes(tx: PoolConnection, webhook: ClaimedWebhook, decision: RoundDecision, now: Date): Promise<void> {
+    let latestRetry: Date | undefined;
+    for (const lane of decision.lanes) {
+      if (lane.kind !== 'retry') continue;
+      await backOffLane(tx, lane.deliveryId, lane);
+      if (!latestRetry || lane.retryAt > latestRetry) latestRetry = lane.retryAt;
+    }
+    if (latestRetry) await noteLaneRetry(tx, webhook.id, latestRetry);
+    const givenUp = decision.lanes.filter((lane) => lane.kind === 'give_up');
+    if (givenUp.length > 0) {
+      await giveUpDeliveries(tx, givenUp.map((lane) => lane.deliveryId), this.options.deactivateAfterFailures, now);
+      this.log.warn({ worker: this.id, webhook: webhook.id, deliveries: givenUp.map((lane) => lane.deliveryId) }, 'deliveries given up: their lanes failed too often while the endpoint succeeded elsewhere');
+    }
+  }
+
+  /** What waits becomes buffered, and the account is told. */
+  private async deactivated(tx: PoolConnection, webhook: ClaimedWebhook, decision: RoundDecision, applied: Extract<Recorded, { kind: 'deactivated' }>, now: Date): Promise<void> {
+    await bufferPendingDeliveries(tx, webhook.id);
+    const details = {
+      reason: applied.reason,
+      lastError: applied.lastError,
+      failureClass: decision.failure!.failureClass,
+      statusCode: decision.failure!.statusCode,
+      failureCount: decision.health.failedSteps,
+      firstFailureAt: applied.firstFailureAt.toISOString(),
+      deactivatedAt: now.toISOString(),
+    };
+    const occasion = { accountId: webhook.accountId, webhookId: webhook.id, deactivation: applied.deactivation, failureRun: 0 };
+    await insertNotification(tx, { ...occasion, kind: 'webhook_deactivated', details }, now);
+  }
+
   /** The warning of this run of failures (one per run: the notification's occasion is the run). */
-  private async warn(tx: PoolConnection, webhook: ClaimedWebhook, decision: Extract<RoundDecision, { kind: 'retry' }>, lastError: string, now: Date): Promise<void> {
+  private async warn(tx: PoolConnection, webhook: ClaimedWebhook, decision: RoundDecision, lastError: string, now: Date): Promise<void> {
     const run = await currentFailureRun(tx, webhook.id);
+    const nextAttemptAt = decision.endpoint.kind === 'down' ? decision.endpoint.nextAttemptAt : stepEndsAt(decision.health, this.options);
     const details = {
       lastError,
-      failureClass: decision.failure.failureClass,
-      statusCode: decision.failure.statusCode,
-      failureCount: decision.failureCount,
+      failureClass: decision.failure!.failureClass,
+      statusCode: decision.failure!.statusCode,
+      failureCount: decision.health.failedSteps,
       firstFailureAt: run.firstFailureAt.toISOString(),
-      nextAttemptAt: decision.nextAttemptAt.toISOString(),
-      deactivateBy: latestDeactivationAt(decision.failureCount, now, this.options, this.options.deliveryTimeoutMs).toISOString(),
+      nextAttemptAt: nextAttemptAt.toISOString(),
+      deactivateBy: latestDeactivationAt(decision.health.failedSteps, now, this.options, this.options.deliveryTimeoutMs).toISOString(),
     };
     const occasion = { accountId: webhook.accountId, webhookId: webhook.id, deactivation: run.deactivations, failureRun: run.run };
     await insertNotification(tx, { ...occasion, kind: 'webhook_failing', details }, now);
-    this.log.info({ worker: this.id, webhook: webhook.id, failureCount: decision.failureCount, run: run.run }, 'webhook failing: warning queued');
+    this.log.info({ worker: this.id, webhook: webhook.id, failedSteps: decision.health.failedSteps, run: run.run }, 'webhook failing: warning queued');
   }
 
   private send(held: HeldWebhook, delivery: PendingDelivery, now: Date): Promise<AttemptOutcome> {
@@ -442,4 +497,8 @@ export class DeliveryWorker implements DirectDelivery {
       }
     }
   }
+}
+
+function laneAttempt(attempt: RoundAttempt): LaneAttempt {
+  return { deliveryId: attempt.delivery.id, laneFailures: attempt.delivery.failures, endedAt: attempt.endedAt, outcome: attempt.outcome };
 }

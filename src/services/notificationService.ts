@@ -2,10 +2,15 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { createLinkToken } from '../domain/linkToken.js';
 import { inTransaction, type Pool } from '../storage/database.js';
-import { anyNotificationDue, claimDueNotifications, markNotificationFailed, markNotificationSent, type DueNotification } from '../storage/notificationsStore.js';
-import { renderDeactivationMail } from '../transports/mail/deactivationMail.js';
-import { renderWarningMail } from '../transports/mail/warningMail.js';
-import type { Mailer, RenderedMail } from './ports.js';
+import {
+  anyNotificationDue,
+  claimDueNotifications,
+  countGivenUpSince,
+  markNotificationFailed,
+  markNotificationSent,
+  type DueNotification,
+} from '../storage/notificationsStore.js';
+import type { Mailer, MailRenderer, RenderedMail } from './ports.js';
 import type { BackgroundJob } from './jobSchedule.js';
 import type { Observer } from './observer.js';
 
@@ -14,6 +19,7 @@ export interface NotificationOptions {
   bufferDays: number;
   tokenTtlDays: number;
   deliveryTimeoutMs: number;
+  deactivateAfterFailures: number;
 }
 
 const day = 86_400_000;
@@ -30,9 +36,14 @@ export function testLink(publicUrl: string, token: string): string {
   return `${publicUrl}/webhooks/test?token=${encodeURIComponent(token)}`;
 }
 
+/** Where a customer sees a webhook's deliveries: the Webservicedemo's GetWebHookDeliveries. */
+export function deliveriesLink(publicUrl: string, language: 'de' | 'en'): string {
+  return `${publicUrl}/webservicedemo?fn=GetWebHookDeliveries&lang=${language}`;
+}
+
 /**
- * Sends the system notifications by e-mail: a deactivation, and the warning
- * of a run of failures before it. The e-mail is rendered when sent (so it
+ * Sends the system notifications by e-mail: a deactivation, the warning of a
+ * run of failures before it, and deliveries given up. The e-mail is rendered when sent (so it
  * tells the buffered count of that moment), stored with the notification, and
  * retried with backoff while SMTP fails.
  */
@@ -47,6 +58,7 @@ export class NotificationService implements BackgroundJob {
     private readonly pool: Pool,
     private readonly clock: Clock,
     private readonly mailer: Mailer,
+    private readonly mails: MailRenderer,
     private readonly tokenKey: () => Promise<Buffer>,
     private readonly log: Logger,
     private readonly observer: Observer,
@@ -75,11 +87,22 @@ export class NotificationService implements BackgroundJob {
   async render(notification: DueNotification): Promise<RenderedMail> {
     const { webhook, account } = notification;
     const timeoutSeconds = Math.round(this.options.deliveryTimeoutMs / 1000);
+    if (notification.kind === 'deliveries_given_up') {
+      const since = notification.details.since === null ? null : new Date(notification.details.since);
+      return this.mails.givenUp({
+        language: account.language,
+        webhook,
+        givenUp: await countGivenUpSince(this.pool, webhook.id, since),
+        since,
+        failuresPerDelivery: this.options.deactivateAfterFailures,
+        deliveriesUrl: deliveriesLink(this.options.publicUrl, account.language),
+      });
+    }
     if (notification.kind === 'webhook_failing') {
       const { details } = notification;
       const linkValidUntil = new Date(this.clock.now().getTime() + this.options.tokenTtlDays * day);
       const token = createLinkToken(await this.tokenKey(), 'test', { webhookId: webhook.id, occasion: 0, expiresAt: linkValidUntil });
-      return renderWarningMail({
+      return this.mails.warning({
         language: account.language,
         webhook,
         failureClass: details.failureClass,
@@ -99,7 +122,7 @@ export class NotificationService implements BackgroundJob {
     const deactivatedAt = new Date(details.deactivatedAt);
     const linksValidUntil = new Date(deactivatedAt.getTime() + this.options.tokenTtlDays * day);
     const token = createLinkToken(await this.tokenKey(), 'reactivate', { webhookId: webhook.id, occasion: notification.deactivation, expiresAt: linksValidUntil });
-    return renderDeactivationMail({
+    return this.mails.deactivation({
       language: account.language,
       webhook,
       reason: details.reason,

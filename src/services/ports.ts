@@ -39,3 +39,64 @@ export interface Mailer {
   /** Ends the sends in flight at once (they reject); later sends work as before. */
   abort(): void;
 }
+
+export type MailLanguage = 'de' | 'en';
+
+export interface MailWebhook {
+  id: number;
+  app: string;
+  event: string;
+  url: string;
+}
+
+export interface DeactivationMailData {
+  language: MailLanguage;
+  webhook: MailWebhook;
+  reason: 'failures' | 'gone';
+  failureClass: string;
+  statusCode: number | null;
+  lastError: string;
+  failureCount: number;
+  firstFailureAt: Date;
+  deactivatedAt: Date;
+  bufferedEvents: number;
+  bufferUntil: Date;
+  linksValidUntil: Date;
+  reactivateUrl: string;
+  replayUrl: string;
+  timeoutSeconds: number;
+}
+
+export interface WarningMailData {
+  language: MailLanguage;
+  webhook: MailWebhook;
+  failureClass: string;
+  statusCode: number | null;
+  lastError: string;
+  failureCount: number;
+  firstFailureAt: Date;
+  nextAttemptAt: Date;
+  deactivateBy: Date;
+  bufferDays: number;
+  testUrl: string;
+  linkValidUntil: Date;
+  timeoutSeconds: number;
+}
+
+export interface GivenUpMailData {
+  language: MailLanguage;
+  webhook: MailWebhook;
+  /** Deliveries given up since the previous such e-mail (since: null, ever). */
+  givenUp: number;
+  since: Date | null;
+  failuresPerDelivery: number;
+  /** Where the customer sees the given-up deliveries and what their server answered. */
+  deliveriesUrl: string;
+}
+
+/** The system e-mails, written by a transport in the account's language. */
+export interface MailRenderer {
+  deactivation(data: DeactivationMailData): RenderedMail;
+  warning(data: WarningMailData): RenderedMail;
+  givenUp(data: GivenUpMailData): RenderedMail;
+}

@@ -8,6 +8,8 @@ export interface PendingDelivery {
   event: EventName;
   subscriber: string | null;
   payload: string;
+  /** Failed attempts of this delivery in its lane in a row. */
+  failures: number;
 }
 
 /** A round's deliveries and the webhook's signing secrets as they are now (a rotation takes effect from the next round). */
@@ -21,24 +23,31 @@ export interface PendingRound {
  * and no more than fit in `bytes` of payload (the first always comes, so one
  * large payload cannot stop a webhook). The sizes come from
  * events.payload_bytes, so payloads that are not taken are not read.
+ * With `lanesAt`, lanes that back off at that moment are left out (their
+ * head waits for its retry, and the rest of the lane waits behind it); they
+ * are looked at only while the webhook's lane_retry_at says one may. Without
+ * it (a probe of a down endpoint) every lane comes.
  */
-export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: { rows: number; bytes: number }): Promise<PendingRound> {
+export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: { rows: number; bytes: number }, lanesAt: Date | null): Promise<PendingRound> {
   const rows = await selectRows(
     db,
-    `select q.id, q.event, q.subscriber, e.payload, w.secret, w.previous_secret, w.previous_secret_until from (
-       select d.id, d.event_id, d.occurred_at, ev.event, ev.subscriber, ev.payload_bytes,
+    `select q.id, q.event, q.subscriber, q.failures, e.payload, w.secret, w.previous_secret, w.previous_secret_until from (
+       select d.id, d.event_id, d.occurred_at, d.failures, ev.event, ev.subscriber, ev.payload_bytes,
          sum(ev.payload_bytes) over (order by d.occurred_at, d.id) as running_bytes
-       from deliveries d join events ev on ev.id = d.event_id
+       from deliveries d join events ev on ev.id = d.event_id join webhooks w on w.id = d.webhook_id
        where d.webhook_id = ? and d.status = 'pending'
+         and (? is null or w.lane_retry_at is null or w.lane_retry_at <= ? or not exists(
+           select 1 from deliveries b join events be on be.id = b.event_id
+           where b.webhook_id = d.webhook_id and b.status = 'pending' and b.retry_at > ? and be.subscriber <=> ev.subscriber))
        order by d.occurred_at, d.id limit ?) q
      join events e on e.id = q.event_id
      join webhooks w on w.id = ?
      where q.running_bytes - q.payload_bytes < ?
      order by q.occurred_at, q.id`,
-    [webhookId, limits.rows, webhookId, limits.bytes],
+    [webhookId, lanesAt, lanesAt, lanesAt, limits.rows, webhookId, limits.bytes],
   );
   return {
-    deliveries: rows.map((row) => ({ id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload })),
+    deliveries: rows.map((row) => ({ id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload, failures: Number(row.failures) })),
     secrets: rows[0] ? signingSecretsOf(rows[0]) : undefined,
   };
 }
@@ -59,15 +68,31 @@ export async function countFailedAttempts(tx: Queryable, ids: number[]): Promise
   await tx.query('update deliveries set attempts = attempts + 1 where id in (?)', [ids]);
 }
 
-/** On deactivation, what waits becomes buffered. */
-export async function bufferPendingDeliveries(tx: Queryable, webhookId: number): Promise<void> {
-  await tx.query("update deliveries set status = 'buffered' where webhook_id = ? and status = 'pending'", [webhookId]);
+/** A failed delivery's lane backs off: it, and its subscriber's later events behind it, wait until `retryAt`. */
+export async function backOffLane(tx: Queryable, deliveryId: number, lane: { failures: number; retryAt: Date }): Promise<void> {
+  await tx.query("update deliveries set failures = ?, retry_at = ? where id = ? and status = 'pending'", [lane.failures, lane.retryAt, deliveryId]);
 }
 
-/** Replay: buffered deliveries wait again, in their original order, ahead of anything newer. */
+/** Given up for good after its lane failed too often: finished as failed, its lane moves on. */
+export async function giveUpDeliveries(tx: Queryable, ids: number[], failures: number, now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.query("update deliveries set status = 'failed', failures = ?, retry_at = null, finished_at = ? where id in (?) and status = 'pending'", [failures, now, ids]);
+}
+
+/** The endpoint is back: every lane of the webhook may go again at once. */
+export async function reopenLanes(tx: Queryable, webhookId: number): Promise<void> {
+  await tx.query("update deliveries set retry_at = null where webhook_id = ? and status = 'pending' and retry_at is not null", [webhookId]);
+}
+
+/** On deactivation, what waits becomes buffered. */
+export async function bufferPendingDeliveries(tx: Queryable, webhookId: number): Promise<void> {
+  await tx.query("update deliveries set status = 'buffered', retry_at = null where webhook_id = ? and status = 'pending'", [webhookId]);
+}
+
+/** Replay: buffered deliveries wait again, in their original order, ahead of anything newer, with a clean lane record. */
 export async function requeueBufferedDeliveries(db: Queryable, webhookId: number): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
-    "update deliveries set status = 'pending' where webhook_id = ? and status = 'buffered'",
+    "update deliveries set status = 'pending', failures = 0, retry_at = null where webhook_id = ? and status = 'buffered'",
     [webhookId],
   );
   return result.affectedRows;
@@ -137,7 +162,7 @@ export async function listDeliveries(
 
 export async function purgeFinishedDeliveries(db: Queryable, finishedBefore: Date, limit: number): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
-    "delete from deliveries where status in ('delivered', 'discarded') and finished_at < ? limit ?",
+    "delete from deliveries where status in ('delivered', 'discarded', 'failed') and finished_at < ? limit ?",
     [finishedBefore, limit],
   );
   return result.affectedRows;

@@ -22,9 +22,15 @@ export interface WarningDetails {
   deactivateBy: string;
 }
 
+/** Deliveries given up since the previous such notice was sent (null: since ever); counted when the e-mail is sent. */
+export interface GivenUpDetails {
+  since: string | null;
+}
+
 export type Notice =
   | { kind: 'webhook_deactivated'; details: DeactivationDetails }
-  | { kind: 'webhook_failing'; details: WarningDetails };
+  | { kind: 'webhook_failing'; details: WarningDetails }
+  | { kind: 'deliveries_given_up'; details: GivenUpDetails };
 
 /**
  * A system notification waiting to be sent: one per deactivation, and one per
@@ -41,6 +47,39 @@ export async function insertNotification(
      values (?, ?, ?, ?, ?, ?, ?, ?)`,
     [notification.accountId, notification.webhookId, notification.deactivation, notification.failureRun, notification.kind, JSON.stringify(notification.details), now, now],
   );
+}
+
+const day = 86_400_000;
+
+/**
+ * Deliveries of a webhook were given up: one notice a day at most. A notice
+ * still waiting tells these too (it counts when it is sent); otherwise a new
+ * one is queued, due a day after the previous one was sent.
+ */
+export async function queueGivenUpNotice(tx: Queryable, notice: { accountId: number; webhookId: number }, now: Date): Promise<void> {
+  const [rows] = await tx.query<RowDataPacket[]>(
+    "select n.status, n.failure_run, n.sent_at from notifications n where n.webhook_id = ? and n.kind = 'deliveries_given_up' order by n.failure_run desc limit 1",
+    [notice.webhookId],
+  );
+  const last = rows[0];
+  if (last?.status === 'pending') return;
+  const since: Date | null = last?.sent_at ?? null;
+  const sendAt = since && since.getTime() + day > now.getTime() ? new Date(since.getTime() + day) : now;
+  const details: GivenUpDetails = { since: since?.toISOString() ?? null };
+  await tx.query(
+    `insert ignore into notifications (account_id, webhook_id, deactivation, failure_run, kind, details, created_at, next_attempt_at)
+     values (?, ?, 0, ?, 'deliveries_given_up', ?, ?, ?)`,
+    [notice.accountId, notice.webhookId, Number(last?.failure_run ?? 0) + 1, JSON.stringify(details), now, sendAt],
+  );
+}
+
+/** How many deliveries of a webhook were given up since then (null: ever). */
+export async function countGivenUpSince(db: Queryable, webhookId: number, since: Date | null): Promise<number> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    "select count(*) as n from deliveries d where d.webhook_id = ? and d.status = 'failed' and d.finished_at > ?",
+    [webhookId, since ?? new Date(0)],
+  );
+  return Number(rows[0]!.n);
 }
 
 export type DueNotification = Notice & {

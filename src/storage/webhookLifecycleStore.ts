@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { EndpointHealth } from '../domain/failurePolicy.js';
 import { run, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
 /**
@@ -12,7 +13,7 @@ export interface ClaimedWebhook {
   id: number;
   accountId: number;
   url: string;
-  failureCount: number;
+  health: EndpointHealth;
   createdVia: 'webservice' | 'zapier';
 }
 
@@ -58,22 +59,29 @@ export async function selectClaimableWebhooks(
   return rows.map(toClaimedWebhook);
 }
 
-const claimedColumns = 'w.id, w.account_id, w.url, w.failure_count, w.created_via';
+const claimedColumns = 'w.id, w.account_id, w.url, w.failure_count, w.failure_step_at, w.first_failure_at, w.failure_streak, w.circuit_open, w.created_via';
 
 function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
-  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, failureCount: Number(row.failure_count), createdVia: row.created_via };
+  const health: EndpointHealth = {
+    failedSteps: Number(row.failure_count),
+    stepStartedAt: row.failure_step_at ?? null,
+    runStartedAt: row.first_failure_at ?? null,
+    failureStreak: Number(row.failure_streak),
+    circuitOpen: Boolean(row.circuit_open),
+  };
+  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, health, createdVia: row.created_via };
 }
 
 /**
  * The webhooks of one account and event that may be sent to right away, read
  * in the intake's own transaction (whose touch has locked them): active, not
- * backing off, held by nobody. The intake leases those it takes with
+ * down (a lane that backs off is the round's business), held by nobody. The intake leases those it takes with
  * leaseWebhooks before it commits.
  */
 export async function selectForDirectDelivery(tx: Queryable, accountId: number, event: string, now: Date): Promise<ClaimedWebhook[]> {
   const [rows] = await tx.query<RowDataPacket[]>(
     `select ${claimedColumns} from webhooks w
-     where w.account_id = ? and w.event = ? and w.active = 1 and w.failure_count = 0 and w.due_at <= ?
+     where w.account_id = ? and w.event = ? and w.active = 1 and w.circuit_open = 0 and w.due_at <= ?
        and (w.locked_until is null or w.locked_until < ?)
      order by w.id`,
     [accountId, event, now, now],
@@ -96,60 +104,88 @@ export async function renewLeases(db: Queryable, held: Array<{ id: number; token
   return new Set(rows.map((row) => Number(row.id)));
 }
 
-// Recording a round starts with one of the statements below: each locks the
-// webhook row first (as intake, activation and deletion do, so none of them
-// deadlock) and applies only while the lease's token is still there, so it is
-// the lease check and the change at once. `affectedRows` 0: the lease is lost.
+// Recording a round starts with one of the statements below, or with
+// lockLeasedWebhook: each locks the webhook row first (as intake, activation
+// and deletion do, so none of them deadlock) and applies only while the
+// lease's token is still there, so it is the lease check and the change at
+// once. `affectedRows` 0: the lease is lost.
 const heldBy = 'w.id = ? and w.lease_token = ?';
-// Deliveries wait besides those the round just delivered (their ids are the parameter).
-const morePending = "exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending' and d.id not in (?))";
+
+// A lane backs off while its head (its oldest pending delivery) waits for a
+// retry; `subscriber` names the lane of the row asked about.
+const laneBacksOff = (subscriber: string) =>
+  `exists(select 1 from deliveries b join events be on be.id = b.event_id
+          where b.webhook_id = w.id and b.status = 'pending' and b.retry_at > ? and be.subscriber <=> ${subscriber})`;
 
 /**
- * A healthy webhook keeps its lease for another round if deliveries wait
- * besides those this round delivered. False when none wait (or the lease is
+ * Deliveries that may go now, besides those the round just delivered: pending
+ * ones whose lane does not back off. Lanes are looked at only while one may
+ * back off (lane_retry_at is the latest retry any lane was given), so a
+ * healthy webhook pays one index probe as before.
+ */
+function sendableBesides(delivered: number[], now: Date): [string, unknown[]] {
+  return [
+    `if(w.lane_retry_at > ?,
+        exists(select 1 from deliveries p join events pe on pe.id = p.event_id
+               where p.webhook_id = w.id and p.status = 'pending' and p.id not in (?) and not ${laneBacksOff('pe.subscriber')}),
+        exists(select 1 from deliveries p where p.webhook_id = w.id and p.status = 'pending' and p.id not in (?)))`,
+    [now, noneOf(delivered), now, noneOf(delivered)],
+  ];
+}
+
+/**
+ * A healthy webhook keeps its lease for another round if deliveries may go
+ * besides those this round delivered. False when none may (or the lease is
  * lost): then release it.
  */
-export async function extendLeaseIfMoreWaits(tx: Queryable, webhookId: number, lease: Lease, delivered: number[], resetFailures: boolean): Promise<boolean> {
-  const result = await run<ResultSetHeader>(
-    tx,
-    `update webhooks w set w.locked_until = ?,
-       w.failure_count = if(?, 0, w.failure_count), w.first_failure_at = if(?, null, w.first_failure_at)
-     where ${heldBy} and ${morePending}`,
-    [lease.until, resetFailures, resetFailures, webhookId, lease.token, noneOf(delivered)],
-  );
+export async function extendLeaseIfMoreWaits(tx: Queryable, webhookId: number, lease: Lease, delivered: number[], now: Date): Promise<boolean> {
+  const [sendable, params] = sendableBesides(delivered, now);
+  const result = await run<ResultSetHeader>(tx, `update webhooks w set w.locked_until = ? where ${heldBy} and ${sendable}`, [lease.until, webhookId, lease.token, ...params]);
   return result.affectedRows === 1;
 }
 
-/** Released healthy (or by a worker that stops): due again at once if deliveries wait besides those just delivered. */
-export async function releaseWebhook(tx: Queryable, webhookId: number, token: string, delivered: number[], resetFailures: boolean, now: Date): Promise<boolean> {
+/**
+ * Released with its circuit closed (or by a worker that stops): due at once
+ * if deliveries may go besides those just delivered, else when the first
+ * backing-off lane retries, else never until an event comes.
+ */
+export async function releaseWebhook(tx: Queryable, webhookId: number, token: string, delivered: number[], now: Date): Promise<boolean> {
+  const [sendable, params] = sendableBesides(delivered, now);
   const result = await run<ResultSetHeader>(
     tx,
     `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null,
-       w.failure_count = if(?, 0, w.failure_count), w.first_failure_at = if(?, null, w.first_failure_at),
-       w.due_at = if(${morePending}, ?, null)
+       w.due_at = if(${sendable}, ?, (select min(b.retry_at) from deliveries b where b.webhook_id = w.id and b.status = 'pending' and b.retry_at > ?))
      where ${heldBy}`,
-    [resetFailures, resetFailures, noneOf(delivered), now, webhookId, token],
+    [...params, now, now, webhookId, token],
   );
   return result.affectedRows === 1;
 }
 
-export interface WebhookFailure {
-  failureCount: number;
-  lastError: string;
-  failedAt: Date;
+/** The endpoint's health after a round, and the text of its last failure when it had one. Under a lease already checked. */
+export async function recordEndpointHealth(
+  tx: Queryable,
+  webhookId: number,
+  change: { health: EndpointHealth; lastError: string | undefined; runsStarted: number },
+): Promise<void> {
+  const { health } = change;
+  await tx.query(
+    `update webhooks w set w.failure_count = ?, w.failure_step_at = ?, w.first_failure_at = ?, w.failure_streak = ?, w.circuit_open = ?,
+       w.failure_runs = w.failure_runs + ?, w.last_error = coalesce(?, w.last_error)
+     where w.id = ?`,
+    [health.failedSteps, health.stepStartedAt, health.runStartedAt, health.failureStreak, health.circuitOpen, change.runsStarted, change.lastError?.slice(0, 500) ?? null, webhookId],
+  );
 }
 
-// A run of failures starts with its first one (a success in between resets the
-// count to 0), so failure_count = 1 dates the run anew and counts a new run.
-const setFirstFailureAt = 'w.first_failure_at = if(? = 1, ?, coalesce(w.first_failure_at, ?)), w.failure_runs = w.failure_runs + if(? = 1, 1, 0)';
+/** A lane backs off until `retryAt`: rounds skip lanes only while some retry lies ahead (lane_retry_at). */
+export async function noteLaneRetry(tx: Queryable, webhookId: number, retryAt: Date): Promise<void> {
+  await tx.query('update webhooks w set w.lane_retry_at = greatest(coalesce(w.lane_retry_at, ?), ?) where w.id = ?', [retryAt, retryAt, webhookId]);
+}
 
-/** After a failed round: released, and not due before nextAttemptAt. */
-export async function backOffWebhook(tx: Queryable, webhookId: number, token: string, failure: WebhookFailure & { nextAttemptAt: Date }): Promise<boolean> {
+/** The endpoint is down: released, and not due before the next probe. */
+export async function backOffWebhook(tx: Queryable, webhookId: number, token: string, nextAttemptAt: Date): Promise<boolean> {
   const [result] = await tx.query<ResultSetHeader>(
-    `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null, w.failure_count = ?, w.last_error = ?,
-       ${setFirstFailureAt}, w.due_at = ?
-     where ${heldBy}`,
-    [failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, failure.failureCount, failure.nextAttemptAt, webhookId, token],
+    `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null, w.due_at = ? where ${heldBy}`,
+    [nextAttemptAt, webhookId, token],
   );
   return result.affectedRows === 1;
 }
@@ -158,13 +194,12 @@ export async function backOffWebhook(tx: Queryable, webhookId: number, token: st
  * Deactivated: no longer due, counted. Returns the deactivation's number and
  * when its failures began; undefined when the lease is lost.
  */
-export async function deactivateWebhook(tx: Queryable, webhookId: number, token: string, failure: WebhookFailure): Promise<{ deactivation: number; firstFailureAt: Date } | undefined> {
+export async function deactivateWebhook(tx: Queryable, webhookId: number, token: string, at: Date): Promise<{ deactivation: number; firstFailureAt: Date } | undefined> {
   const [result] = await tx.query<ResultSetHeader>(
     `update webhooks w set w.active = 0, w.deactivated_at = ?, w.deactivations = w.deactivations + 1,
-       w.locked_by = null, w.locked_until = null, w.lease_token = null, w.due_at = null, w.failure_count = ?, w.last_error = ?,
-       ${setFirstFailureAt}
+       w.locked_by = null, w.locked_until = null, w.lease_token = null, w.due_at = null, w.first_failure_at = coalesce(w.first_failure_at, ?)
      where ${heldBy}`,
-    [failure.failedAt, failure.failureCount, failure.lastError.slice(0, 500), failure.failureCount, failure.failedAt, failure.failedAt, failure.failureCount, webhookId, token],
+    [at, at, webhookId, token],
   );
   if (result.affectedRows !== 1) return undefined;
   const [rows] = await tx.query<RowDataPacket[]>('select w.deactivations, w.first_failure_at from webhooks w where w.id = ?', [webhookId]);
@@ -196,6 +231,7 @@ export async function lockLeasedWebhook(tx: Queryable, webhookId: number, token:
 export async function markWebhookActivated(db: Queryable, id: number, now: Date): Promise<void> {
   await db.query(
     `update webhooks w set w.active = 1, w.deactivated_at = null, w.failure_count = 0, w.first_failure_at = null,
+       w.failure_step_at = null, w.failure_streak = 0, w.circuit_open = 0, w.lane_retry_at = null,
        w.locked_by = null, w.locked_until = null, w.lease_token = null,
        w.due_at = if(exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending'), ?, null)
      where w.id = ?`,
@@ -207,8 +243,9 @@ export async function markWebhookActivated(db: Queryable, id: number, now: Date)
  * One statement for every webhook an event goes to: it locks them all, so
  * that fan-out sees the state an activation or deactivation running at the
  * same moment commits; makes the active ones due now (unless they wait out a
- * backoff); and counts the event as dropped for those deactivated before the
- * buffer window.
+ * down endpoint's backoff; a lane that backs off is the round's business);
+ * and counts the event as dropped for those deactivated before the buffer
+ * window.
  */
 export async function touchWebhooksForEvent(
   db: Queryable,
@@ -218,9 +255,9 @@ export async function touchWebhooksForEvent(
 ): Promise<void> {
   await db.query(
     `update webhooks w
-     set w.due_at = if(w.active = 1, coalesce(w.due_at, ?), w.due_at),
+     set w.due_at = if(w.active = 0, w.due_at, if(w.circuit_open = 1, coalesce(w.due_at, ?), least(coalesce(w.due_at, ?), ?))),
          w.dropped_events = w.dropped_events + if(w.active = 0 and w.deactivated_at < ?, 1, 0)
      where w.account_id = ? and w.event = ?`,
-    [now, bufferSince, event.accountId, event.event],
+    [now, now, now, bufferSince, event.accountId, event.event],
   );
 }

@@ -28,6 +28,22 @@ describe('the webhook sender', () => {
     }
   });
 
+  it('reads a 429 answer\'s Retry-After, as seconds or as a date', async () => {
+    const sender = new WebhookSender({ timeoutMs: 1000, allowPrivateTargets: true });
+    try {
+      const inTwoMinutes = new Date(Date.now() + 120_000).toUTCString();
+      const answers = [{ 'retry-after': '30' }, { 'retry-after': inTwoMinutes }, { 'retry-after': 'soon' }];
+      receiver.reply = (_receipt, index) => ({ status: 429, headers: answers[index]! });
+      const outcomes = [];
+      for (let i = 0; i < answers.length; i += 1) outcomes.push(await sender.send({ url: receiver.url(), body: '{}', headers: {} }));
+      expect(outcomes[0]).to.include({ succeeded: false, statusCode: 429, retryAfterSeconds: 30 });
+      expect((outcomes[1] as { retryAfterSeconds: number }).retryAfterSeconds).to.be.within(118, 120);
+      expect(outcomes[2]).to.not.have.property('retryAfterSeconds');
+    } finally {
+      await sender.close();
+    }
+  });
+
   it('sends to private addresses when the operator allows them, and reports a DNS failure as such', async () => {
     const sender = new WebhookSender({ timeoutMs: 1000, allowPrivateTargets: true });
     try {

@@ -1,26 +1,8 @@
-import type { FailureClass } from '../../domain/delivery.js';
-import type { RenderedMail } from '../../services/ports.js';
+import type { DeactivationMailData, RenderedMail } from '../../services/ports.js';
 import { formatUtc } from '../html.js';
-import { inLanguage, type Language } from '../i18n.js';
+import { inLanguage } from '../i18n.js';
 import { failureFacts, renderMail } from './mailLayout.js';
 
-export interface DeactivationMailData {
-  language: Language;
-  webhook: { id: number; app: string; event: string; url: string };
-  reason: 'failures' | 'gone';
-  failureClass: FailureClass | string;
-  statusCode: number | null;
-  lastError: string;
-  failureCount: number;
-  firstFailureAt: Date;
-  deactivatedAt: Date;
-  bufferedEvents: number;
-  bufferUntil: Date;
-  linksValidUntil: Date;
-  reactivateUrl: string;
-  replayUrl: string;
-  timeoutSeconds: number;
-}
 
 const texts = {
   subject: { en: (app: string, event: string) => `Webhook deactivated: ${app} (${event})`, de: (app: string, event: string) => `Webhook deaktiviert: ${app} (${event})` },

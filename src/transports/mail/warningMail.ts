@@ -1,23 +1,8 @@
-import type { RenderedMail } from '../../services/ports.js';
+import type { RenderedMail, WarningMailData } from '../../services/ports.js';
 import { formatUtc } from '../html.js';
-import { inLanguage, type Language } from '../i18n.js';
+import { inLanguage } from '../i18n.js';
 import { failureFacts, renderMail } from './mailLayout.js';
 
-export interface WarningMailData {
-  language: Language;
-  webhook: { id: number; app: string; event: string; url: string };
-  failureClass: string;
-  statusCode: number | null;
-  lastError: string;
-  failureCount: number;
-  firstFailureAt: Date;
-  nextAttemptAt: Date;
-  deactivateBy: Date;
-  bufferDays: number;
-  testUrl: string;
-  linkValidUntil: Date;
-  timeoutSeconds: number;
-}
 
 const texts = {
   subject: { en: (app: string, event: string) => `Webhook failing: ${app} (${event})`, de: (app: string, event: string) => `Webhook schlägt fehl: ${app} (${event})` },

@@ -120,6 +120,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   private settled = false;
   private status = 0;
   private location: string | undefined;
+  private retryAfterSeconds: number | undefined;
   private readonly excerpt: Buffer[] = [];
   private bytes = 0;
   private readonly timer: NodeJS.Timeout;
@@ -144,9 +145,13 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true;
     this.status = statusCode;
     this.phase = 'body';
-    if (statusCode >= 300 && statusCode < 400) {
+    const wanted = statusCode >= 300 && statusCode < 400 ? 'location' : statusCode === 429 ? 'retry-after' : undefined;
+    if (wanted) {
       for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-        if (rawHeaders[i]!.toString('latin1').toLowerCase() === 'location') this.location = rawHeaders[i + 1]!.toString('utf8').slice(0, 200);
+        if (rawHeaders[i]!.toString('latin1').toLowerCase() !== wanted) continue;
+        const value = rawHeaders[i + 1]!.toString('utf8');
+        if (wanted === 'location') this.location = value.slice(0, 200);
+        else this.retryAfterSeconds = retryAfterSeconds(value, Date.now());
       }
     }
     return true;
@@ -204,7 +209,7 @@ class Attempt implements Dispatcher.DispatchHandler {
       return failure('redirect', `HTTP ${this.status} redirect${target} (redirects are not followed)`, this.status, durationMs);
     }
     const text = Buffer.concat(this.excerpt).subarray(0, errorExcerptBytes).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
-    return failure('http_status', `HTTP ${this.status}${text ? `: ${text}` : ''}`, this.status, durationMs);
+    return failure('http_status', `HTTP ${this.status}${text ? `: ${text}` : ''}`, this.status, durationMs, this.retryAfterSeconds);
   }
 
   private elapsed(): number {
@@ -212,8 +217,18 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 }
 
-function failure(failureClass: FailureClass, error: string, statusCode: number | null, durationMs: number): AttemptOutcome {
-  return { succeeded: false, failureClass, error, statusCode, durationMs };
+function failure(failureClass: FailureClass, error: string, statusCode: number | null, durationMs: number, retryAfterSeconds?: number): AttemptOutcome {
+  return retryAfterSeconds === undefined
+    ? { succeeded: false, failureClass, error, statusCode, durationMs }
+    : { succeeded: false, failureClass, error, statusCode, durationMs, retryAfterSeconds };
+}
+
+/** Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when it is neither. */
+export function retryAfterSeconds(value: string, nowMs: number): number | undefined {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
 }
 
 function classify(error: unknown, timeoutMs: number): [FailureClass, string] {
