@@ -2,17 +2,26 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 
-/** A receiver in the benchmark process that notes when each event (payload field n) arrives. */
+/**
+ * A receiver in the benchmark process that notes when each event (payload
+ * field n) arrives; `refuse` may answer a request 502 instead (not an arrival).
+ */
 export class ArrivalRecorder {
   readonly arrivals = new Map<string, number>();
+  refused = 0;
   private readonly server: Server;
 
-  constructor(private readonly delayMs = 0) {
+  constructor(private readonly delayMs = 0, refuse: () => boolean = () => false) {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const n = String(JSON.parse(Buffer.concat(chunks).toString()).n);
+        if (refuse()) {
+          this.refused += 1;
+          res.writeHead(502).end();
+          return;
+        }
         if (!this.arrivals.has(n)) this.arrivals.set(n, performance.now());
         if (this.delayMs) setTimeout(() => res.writeHead(204).end(), this.delayMs);
         else res.writeHead(204).end();

@@ -3,6 +3,7 @@
 import { benchSoap } from './soap.js';
 import { benchTail } from './tail.js';
 import { benchDelivery } from './delivery.js';
+import { benchFlaky } from './flaky.js';
 import { benchLanes } from './lanes.js';
 import { benchLatency } from './latency.js';
 import { benchNeighbours } from './neighbours.js';
@@ -17,5 +18,6 @@ if (!only || only === 'delivery') rows.push(...(await benchDelivery()));
 if (!only || only === 'latency') rows.push(...(await benchLatency()));
 if (!only || only === 'lanes') rows.push(...(await benchLanes()));
 if (!only || only === 'neighbours') rows.push(...(await benchNeighbours()));
+if (!only || only === 'flaky') rows.push(...(await benchFlaky()));
 console.log(rows.join('\n'));
 process.exit(0);

@@ -2,23 +2,12 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { TestReceiver, type Receipt } from './helpers/receiver.js';
 import { makeAccount, ManualClock, startService, type RunningService, type TestAccount } from './helpers/service.js';
+import { seeded } from './helpers/seeded.js';
 import { SmtpSink } from './helpers/smtpSink.js';
 
 const second = 1000;
 /** The default schedule's waits, in seconds. */
 const schedule = [5, 60, 300, 1200, 3600, 7200, 14400];
-
-/** A fixed sequence of pseudo-random numbers in [0, 1): the same failures on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const numberOf = (receipt: Receipt) => String(JSON.parse(receipt.body).n);
 const subscriberOf = (n: string) => n.split('-')[0]!;

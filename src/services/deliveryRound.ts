@@ -13,7 +13,7 @@ export interface Round {
   deliveries: PendingDelivery[];
   /** Attempts of this webhook in flight at once, each for a different subscriber. */
   parallelism: number;
-  /** The endpoint is down: one attempt goes alone first (a probe); the lanes open after it succeeds. */
+  /** The endpoint failed last (or is down): one attempt goes alone first; the lanes open after it succeeds. */
   probing: boolean;
   /** Whether nothing more may start after this attempt (the endpoint now counts as down, or asked to be left alone). */
   endsRound(attempt: RoundAttempt): boolean;

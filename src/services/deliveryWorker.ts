@@ -17,7 +17,7 @@ import {
 import { erasedText } from '../domain/event.js';
 import { messageIdOf, signedHeaders, signingKeys } from '../domain/signature.js';
 import { insertAttempts } from '../storage/attemptsStore.js';
-import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
+import { inTransaction, type Pool, type PoolConnection, type Queryable } from '../storage/database.js';
 import {
   backOffLane,
   bufferPendingDeliveries,
@@ -44,7 +44,9 @@ import {
   recordEndpointHealth,
   releaseWebhook,
   renewLeases,
+  selectBackingOffLanes,
   selectClaimableWebhooks,
+  type BackingOffLanes,
   type ClaimedWebhook,
   type Lease,
 } from '../storage/webhookLifecycleStore.js';
@@ -271,11 +273,13 @@ export class DeliveryWorker implements DirectDelivery {
   private async deliver(held: HeldWebhook): Promise<void> {
     for (let round = 1; ; round += 1) {
       // A down endpoint is probed with its oldest delivery, whatever its lane; otherwise lanes that back off wait.
-      const probing = held.webhook.health.circuitOpen;
+      const { health } = held.webhook;
+      const skip = health.circuitOpen ? null : await this.backingOffLanes(this.pool, held.webhook);
       const limits = { rows: deliveriesPerRound, bytes: payloadBytesPerRound };
-      const { deliveries, secrets } = await loadPendingDeliveries(this.pool, held.webhook.id, limits, probing ? null : this.clock.now());
+      const { deliveries, secrets } = await loadPendingDeliveries(this.pool, held.webhook.id, limits, skip);
       if (secrets) held.keys = signingKeys(secrets, this.clock.now());
-      const attempts = deliveries.length === 0 ? [] : await this.sendRound(held, deliveries, probing);
+      // After a failure nothing new goes beside the next attempt until one succeeds, in this round as in the last.
+      const attempts = deliveries.length === 0 ? [] : await this.sendRound(held, deliveries, health.failureStreak > 0 || health.circuitOpen);
       this.attempted += attempts.length;
       // A round that sent nothing (stopping, lease short) ends the lease: no round may spin.
       const keep = round < roundsPerLease && attempts.length > 0 && !this.stopping && !held.lost;
@@ -283,6 +287,12 @@ export class DeliveryWorker implements DirectDelivery {
       if (recorded.kind !== 'continue') return;
       held.lease.until = recorded.until;
     }
+  }
+
+  /** The lanes that back off now; null (nothing to look up) while no lane retry lies ahead, as the lease holder knows. */
+  private async backingOffLanes(db: Queryable, webhook: ClaimedWebhook): Promise<BackingOffLanes | null> {
+    const now = this.clock.now();
+    return webhook.laneRetryAt && webhook.laneRetryAt > now ? selectBackingOffLanes(db, webhook.id, now) : null;
   }
 
   private policyFor(webhook: ClaimedWebhook): FailurePolicy {
@@ -386,8 +396,9 @@ export class DeliveryWorker implements DirectDelivery {
     const { endpoint } = decision;
     const continueOrRelease = async (): Promise<Extract<Recorded, { kind: 'continue' | 'released' | 'lost' }>> => {
       const until = new Date(now.getTime() + this.leaseMs);
-      if (keep && (await extendLeaseIfMoreWaits(tx, webhook.id, { token: lease.token, until }, delivered, now))) return { kind: 'continue', until };
-      return (await releaseWebhook(tx, webhook.id, lease.token, delivered, now)) ? { kind: 'released' } : { kind: 'lost' };
+      const lanes = await this.backingOffLanes(tx, webhook);
+      if (keep && (await extendLeaseIfMoreWaits(tx, webhook.id, { token: lease.token, until }, delivered, lanes))) return { kind: 'continue', until };
+      return (await releaseWebhook(tx, webhook.id, lease.token, delivered, lanes, now)) ? { kind: 'released' } : { kind: 'lost' };
     };
     // The common round: nothing failed now or before. Its first statement is the lease check.
     if (!decision.failure && isHealthy(webhook.health)) return continueOrRelease();
@@ -425,6 +436,7 @@ export class DeliveryWorker implements DirectDelivery {
       if (!latestRetry || lane.retryAt > latestRetry) latestRetry = lane.retryAt;
     }
     if (latestRetry) await noteLaneRetry(tx, webhook.id, latestRetry);
+    if (latestRetry && !(webhook.laneRetryAt && webhook.laneRetryAt > latestRetry)) webhook.laneRetryAt = latestRetry;
     const givenUp = decision.lanes.filter((lane) => lane.kind === 'give_up');
     if (givenUp.length > 0) {
       await giveUpDeliveries(tx, givenUp.map((lane) => lane.deliveryId), this.options.deactivateAfterFailures, now);

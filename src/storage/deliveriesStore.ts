@@ -2,6 +2,7 @@ import type { DeliveryStatus } from '../domain/delivery.js';
 import type { EventName } from '../domain/webhook.js';
 import { signingSecretsOf, type SigningSecrets } from './webhooksStore.js';
 import { run, selectRows, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
+import { outsideLanes, type BackingOffLanes } from './webhookLifecycleStore.js';
 
 export interface PendingDelivery {
   id: number;
@@ -23,28 +24,24 @@ export interface PendingRound {
  * and no more than fit in `bytes` of payload (the first always comes, so one
  * large payload cannot stop a webhook). The sizes come from
  * events.payload_bytes, so payloads that are not taken are not read.
- * With `lanesAt`, lanes that back off at that moment are left out (their
- * head waits for its retry, and the rest of the lane waits behind it); they
- * are looked at only while the webhook's lane_retry_at says one may. Without
- * it (a probe of a down endpoint) every lane comes.
+ * The lanes in `skip` are left out (each one's head waits for its retry, and
+ * the rest of the lane waits behind it); without it every lane comes.
  */
-export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: { rows: number; bytes: number }, lanesAt: Date | null): Promise<PendingRound> {
+export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: { rows: number; bytes: number }, skip: BackingOffLanes | null): Promise<PendingRound> {
+  const [outside, outsideParams] = skip ? outsideLanes('ev.subscriber', skip) : ['true', []];
   const rows = await selectRows(
     db,
     `select q.id, q.event, q.subscriber, q.failures, e.payload, w.secret, w.previous_secret, w.previous_secret_until from (
        select d.id, d.event_id, d.occurred_at, d.failures, ev.event, ev.subscriber, ev.payload_bytes,
          sum(ev.payload_bytes) over (order by d.occurred_at, d.id) as running_bytes
-       from deliveries d join events ev on ev.id = d.event_id join webhooks w on w.id = d.webhook_id
-       where d.webhook_id = ? and d.status = 'pending'
-         and (? is null or w.lane_retry_at is null or w.lane_retry_at <= ? or not exists(
-           select 1 from deliveries b join events be on be.id = b.event_id
-           where b.webhook_id = d.webhook_id and b.status = 'pending' and b.retry_at > ? and be.subscriber <=> ev.subscriber))
+       from deliveries d join events ev on ev.id = d.event_id
+       where d.webhook_id = ? and d.status = 'pending' and ${outside}
        order by d.occurred_at, d.id limit ?) q
      join events e on e.id = q.event_id
      join webhooks w on w.id = ?
      where q.running_bytes - q.payload_bytes < ?
      order by q.occurred_at, q.id`,
-    [webhookId, lanesAt, lanesAt, lanesAt, limits.rows, webhookId, limits.bytes],
+    [webhookId, ...outsideParams, limits.rows, webhookId, limits.bytes],
   );
   return {
     deliveries: rows.map((row) => ({ id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload, failures: Number(row.failures) })),

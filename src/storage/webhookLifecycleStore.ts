@@ -14,6 +14,8 @@ export interface ClaimedWebhook {
   accountId: number;
   url: string;
   health: EndpointHealth;
+  /** The latest retry any lane was given: after it, no lane backs off. Only the lease holder moves it. */
+  laneRetryAt: Date | null;
   createdVia: 'webservice' | 'zapier';
 }
 
@@ -59,7 +61,7 @@ export async function selectClaimableWebhooks(
   return rows.map(toClaimedWebhook);
 }
 
-const claimedColumns = 'w.id, w.account_id, w.url, w.failure_count, w.failure_step_at, w.first_failure_at, w.failure_streak, w.circuit_open, w.created_via';
+const claimedColumns = 'w.id, w.account_id, w.url, w.failure_count, w.failure_step_at, w.first_failure_at, w.failure_streak, w.circuit_open, w.lane_retry_at, w.created_via';
 
 function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
   const health: EndpointHealth = {
@@ -69,19 +71,20 @@ function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
     failureStreak: Number(row.failure_streak),
     circuitOpen: Boolean(row.circuit_open),
   };
-  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, health, createdVia: row.created_via };
+  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, health, laneRetryAt: row.lane_retry_at ?? null, createdVia: row.created_via };
 }
 
 /**
  * The webhooks of one account and event that may be sent to right away, read
- * in the intake's own transaction (whose touch has locked them): active, not
- * down (a lane that backs off is the round's business), held by nobody. The intake leases those it takes with
+ * in the intake's own transaction (whose touch has locked them): active, its
+ * last attempt not a failure (a failing endpoint is the workers' business, as
+ * its next round starts with one attempt), held by nobody. The intake leases those it takes with
  * leaseWebhooks before it commits.
  */
 export async function selectForDirectDelivery(tx: Queryable, accountId: number, event: string, now: Date): Promise<ClaimedWebhook[]> {
   const [rows] = await tx.query<RowDataPacket[]>(
     `select ${claimedColumns} from webhooks w
-     where w.account_id = ? and w.event = ? and w.active = 1 and w.circuit_open = 0 and w.due_at <= ?
+     where w.account_id = ? and w.event = ? and w.active = 1 and w.failure_streak = 0 and w.circuit_open = 0 and w.due_at <= ?
        and (w.locked_until is null or w.locked_until < ?)
      order by w.id`,
     [accountId, event, now, now],
@@ -111,25 +114,38 @@ export async function renewLeases(db: Queryable, held: Array<{ id: number; token
 // once. `affectedRows` 0: the lease is lost.
 const heldBy = 'w.id = ? and w.lease_token = ?';
 
-// A lane backs off while its head (its oldest pending delivery) waits for a
-// retry; `subscriber` names the lane of the row asked about.
-const laneBacksOff = (subscriber: string) =>
-  `exists(select 1 from deliveries b join events be on be.id = b.event_id
-          where b.webhook_id = w.id and b.status = 'pending' and b.retry_at > ? and be.subscriber <=> ${subscriber})`;
+/** The subscribers whose lane backs off now; `keyless`: the lane of events without a key. */
+export interface BackingOffLanes {
+  keys: string[];
+  keyless: boolean;
+}
+
+/** The lanes of a webhook whose head (the oldest pending delivery) waits for a retry at `now`: one range of the lane index. */
+export async function selectBackingOffLanes(db: Queryable, webhookId: number, now: Date): Promise<BackingOffLanes> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `select distinct e.subscriber from deliveries b force index (ix_deliveries_lane_backoff) join events e on e.id = b.event_id
+     where b.webhook_id = ? and b.status = 'pending' and b.retry_at > ?`,
+    [webhookId, now],
+  );
+  return { keys: rows.filter((row) => row.subscriber !== null).map((row) => String(row.subscriber)), keyless: rows.some((row) => row.subscriber === null) };
+}
+
+/** SQL that is true for a subscriber column outside the given lanes ('' is never a key: it stands for none). */
+export function outsideLanes(column: string, lanes: BackingOffLanes): [string, unknown[]] {
+  return [`not (${column} in (?) or (${column} is null and ?))`, [lanes.keys.length > 0 ? lanes.keys : [''], lanes.keyless]];
+}
 
 /**
  * Deliveries that may go now, besides those the round just delivered: pending
- * ones whose lane does not back off. Lanes are looked at only while one may
- * back off (lane_retry_at is the latest retry any lane was given), so a
- * healthy webhook pays one index probe as before.
+ * ones, outside the lanes that back off when there are such lanes.
  */
-function sendableBesides(delivered: number[], now: Date): [string, unknown[]] {
+function sendableBesides(delivered: number[], lanes: BackingOffLanes | null): [string, unknown[]] {
+  if (!lanes) return ["exists(select 1 from deliveries p where p.webhook_id = w.id and p.status = 'pending' and p.id not in (?))", [noneOf(delivered)]];
+  const [outside, params] = outsideLanes('pe.subscriber', lanes);
   return [
-    `if(w.lane_retry_at > ?,
-        exists(select 1 from deliveries p join events pe on pe.id = p.event_id
-               where p.webhook_id = w.id and p.status = 'pending' and p.id not in (?) and not ${laneBacksOff('pe.subscriber')}),
-        exists(select 1 from deliveries p where p.webhook_id = w.id and p.status = 'pending' and p.id not in (?)))`,
-    [now, noneOf(delivered), now, noneOf(delivered)],
+    `exists(select 1 from deliveries p join events pe on pe.id = p.event_id
+            where p.webhook_id = w.id and p.status = 'pending' and p.id not in (?) and ${outside})`,
+    [noneOf(delivered), ...params],
   ];
 }
 
@@ -138,8 +154,8 @@ function sendableBesides(delivered: number[], now: Date): [string, unknown[]] {
  * besides those this round delivered. False when none may (or the lease is
  * lost): then release it.
  */
-export async function extendLeaseIfMoreWaits(tx: Queryable, webhookId: number, lease: Lease, delivered: number[], now: Date): Promise<boolean> {
-  const [sendable, params] = sendableBesides(delivered, now);
+export async function extendLeaseIfMoreWaits(tx: Queryable, webhookId: number, lease: Lease, delivered: number[], lanes: BackingOffLanes | null): Promise<boolean> {
+  const [sendable, params] = sendableBesides(delivered, lanes);
   const result = await run<ResultSetHeader>(tx, `update webhooks w set w.locked_until = ? where ${heldBy} and ${sendable}`, [lease.until, webhookId, lease.token, ...params]);
   return result.affectedRows === 1;
 }
@@ -149,14 +165,14 @@ export async function extendLeaseIfMoreWaits(tx: Queryable, webhookId: number, l
  * if deliveries may go besides those just delivered, else when the first
  * backing-off lane retries, else never until an event comes.
  */
-export async function releaseWebhook(tx: Queryable, webhookId: number, token: string, delivered: number[], now: Date): Promise<boolean> {
-  const [sendable, params] = sendableBesides(delivered, now);
+export async function releaseWebhook(tx: Queryable, webhookId: number, token: string, delivered: number[], lanes: BackingOffLanes | null, now: Date): Promise<boolean> {
+  const [sendable, params] = sendableBesides(delivered, lanes);
   const result = await run<ResultSetHeader>(
     tx,
     `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null,
-       w.due_at = if(${sendable}, ?, (select min(b.retry_at) from deliveries b where b.webhook_id = w.id and b.status = 'pending' and b.retry_at > ?))
+       w.due_at = if(${sendable}, ?, ${lanes ? "(select min(b.retry_at) from deliveries b where b.webhook_id = w.id and b.status = 'pending' and b.retry_at > ?)" : 'null'})
      where ${heldBy}`,
-    [...params, now, now, webhookId, token],
+    [...params, now, ...(lanes ? [now] : []), webhookId, token],
   );
   return result.affectedRows === 1;
 }

@@ -59,13 +59,13 @@ describe('webhook lease statements against intake at the same moment', () => {
 
   it('a release that waited for intake leaves the webhook due', async () => {
     const sent = await leasedWithOneDeliveryJustSent();
-    expect(await meetingIntake((tx) => releaseWebhook(tx, 1, lease.token, [sent], now))).to.equal(true);
+    expect(await meetingIntake((tx) => releaseWebhook(tx, 1, lease.token, [sent], null, now))).to.equal(true);
     const [rows] = await pool.query<any[]>('select due_at, locked_by from webhooks where id = 1');
     expect(rows[0]).to.deep.equal({ due_at: now, locked_by: null });
   });
 
   it('a round that waited for intake keeps its lease for the new delivery', async () => {
     const sent = await leasedWithOneDeliveryJustSent();
-    expect(await meetingIntake((tx) => extendLeaseIfMoreWaits(tx, 1, lease, [sent], now))).to.equal(true);
+    expect(await meetingIntake((tx) => extendLeaseIfMoreWaits(tx, 1, lease, [sent], null))).to.equal(true);
   });
 });
