@@ -18,6 +18,8 @@ export interface Config {
   deactivateAfterFailures: number;
   circuitAfterFailures: number;
   warnAfterFailures: number;
+  recoverMaxDeliveries: number;
+  responseExcerptBytes: number;
   webhookTestsPerMinute: number;
   bufferDays: number;
   bufferRetentionDays: number;
@@ -111,6 +113,13 @@ function databaseUrl(raw: string | undefined): string {
   return text;
 }
 
+// An answer's excerpt is read within the body a success may send before its connection is closed.
+function responseExcerptBytes(env: Env): number {
+  const bytes = integer(env, 'RESPONSE_EXCERPT_BYTES', 1024, 0);
+  if (bytes > 16_384) throw new ConfigError(`RESPONSE_EXCERPT_BYTES must be at most 16384, got "${bytes}"`);
+  return bytes;
+}
+
 // A lease is renewed every quarter of its length and an attempt starts only if
 // its deadline ends a clock margin before the lease does.
 function checkLease(leaseSeconds: number, deliveryTimeoutMs: number): void {
@@ -192,6 +201,8 @@ export function loadConfig(env: Env = process.env): Config {
     deactivateAfterFailures,
     circuitAfterFailures,
     warnAfterFailures,
+    recoverMaxDeliveries: integer(env, 'RECOVER_MAX_DELIVERIES', 10_000, 1),
+    responseExcerptBytes: responseExcerptBytes(env),
     webhookTestsPerMinute: integer(env, 'WEBHOOK_TESTS_PER_MINUTE', 5, 1),
     bufferDays,
     bufferRetentionDays,

@@ -120,7 +120,12 @@ export class Application {
 
   private newSender(): Sender {
     if (this.dependencies.sender) return this.dependencies.sender;
-    const sender = new WebhookSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets, resolveHost: this.dependencies.senderResolveHost });
+    const sender = new WebhookSender({
+      timeoutMs: this.config.deliveryTimeoutMs,
+      allowPrivateTargets: this.config.allowPrivateTargets,
+      excerptBytes: this.config.responseExcerptBytes,
+      resolveHost: this.dependencies.senderResolveHost,
+    });
     this.senders.push(sender);
     return sender;
   }

@@ -90,6 +90,8 @@ describe('subscriber erasure', function () {
     const [[notification]] = await service.app.pool.query<any[]>('select body_text from notifications where webhook_id = ?', [hooks['/deactivated']]);
     expect(notification.body_text, 'the e-mail told the echoed answer').to.contain(marker);
     expect(await dump()).to.contain(marker);
+    const [[excerpts]] = await service.app.pool.query<any[]>('select count(*) as n from attempts where response like ?', [`%${marker}%`]);
+    expect(Number(excerpts.n), 'the answers\' excerpts held it too').to.be.above(0);
 
     const erased = await erase('erase-me');
     // Scrubbed: the last errors of /deactivated, /backing-off and /gone and the two notifications that told them

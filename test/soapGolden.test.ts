@@ -48,6 +48,18 @@ const answers: Array<[FunctionName, Answer]> = [
   ['GetWebHookDeliveries', { error: 0, message: '', result: [delivered] }],
   ['GetWebHookDeliveries', { error: 0, message: '', result: [pending, delivered] }],
   ['RotateWebHookSecret', { error: 0, message: '', result: webhook }],
+  ['ResendWebHookDelivery', { error: 0, message: '', result: { ...delivered, status: 'pending' } }],
+  ['ResendWebHookDelivery', { error: 4, message: 'no delivery with this messageId in this webhook' }],
+  ['RecoverWebHookDeliveries', { error: 0, message: '', result: { scheduled: 12 } }],
+  ['RecoverWebHookDeliveries', { error: 6, message: '10001 deliveries lie in the window, more than 10000 at once: recover a shorter window' }],
+  ['GetWebHookDeliveryAttempts', { error: 0, message: '', result: [] }],
+  ['GetWebHookDeliveryAttempts', {
+    error: 0, message: '',
+    result: [
+      { attemptedAt: '2026-01-01T09:27:30Z', durationMs: 31, statusCode: 422, failureClass: 'http_status', error: 'HTTP 422: bad', response: '{"error": "<b>bad</b> & worse"}' },
+      { attemptedAt: '2026-01-01T09:28:30Z', durationMs: 10001, failureClass: 'response_timeout', error: 'no answer within 10000 ms' },
+    ],
+  }],
 ];
 
 describe('the SOAP wire format', () => {
@@ -89,7 +101,7 @@ describe('the SOAP wire format', () => {
     after(() => service.stop());
 
     // In order: the later requests act on the webhook the first one creates.
-    for (const fn of ['CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret', 'DeleteWebHookById']) {
+    for (const fn of ['CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret', 'ResendWebHookDelivery', 'RecoverWebHookDeliveries', 'GetWebHookDeliveryAttempts', 'DeleteWebHookById']) {
       it(`${fn}: the request in test/golden gets exactly the stored response`, async () => {
         const request = readFileSync(path.join(goldenDirectory, `${fn}.request.xml`), 'utf8');
         const response = await fetch(`${service.baseUrl}/soap`, {

@@ -121,6 +121,20 @@ describe('the Webservicedemo', function () {
       ok(deliveries);
       const filtered = await runners[language]!(await generated('GetWebHookDeliveries', { id, limit: '', status: 'delivered' }, language), 'delivered');
       ok(filtered);
+
+      // A delivery that went out, to resend and to look at: its receiver is on the internet, so it is marked done here.
+      await service.app.intake.accept([{ account: account.username, event: 'optin_finalized', subscriber: language, payload: { n: language } }]);
+      await service.app.pool.query("update deliveries set status = 'delivered', finished_at = utc_timestamp(3) where webhook_id = ?", [id]);
+      const [[{ messageId }]] = await service.app.pool.query<any[]>("select concat('msg_', max(id)) as messageId from deliveries where webhook_id = ?", [id]);
+      const resent = await runners[language]!(await generated('ResendWebHookDelivery', { id, messageId }, language), 'resend');
+      ok(resent);
+      if (language !== 'curl') expect(resent.stdout).to.contain(messageId).and.to.contain('pending');
+      const attempts = await runners[language]!(await generated('GetWebHookDeliveryAttempts', { id, messageId }, language), 'attempts');
+      ok(attempts);
+      const since = new Date(Date.now() - 3_600_000).toISOString();
+      const recovered = await runners[language]!(await generated('RecoverWebHookDeliveries', { id, since, until: '' }, language), 'recover');
+      ok(recovered);
+      if (language !== 'curl') expect(recovered.stdout).to.contain('scheduled');
       const [before] = (await jsonClient(service.baseUrl).call('GetWebHooks', { username: account.username, password: account.password, app })).result;
       const rotated = await runners[language]!(await generated('RotateWebHookSecret', { id, keepOldMinutes: '0' }, language), 'rotate');
       ok(rotated);

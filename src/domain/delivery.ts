@@ -17,9 +17,10 @@ export type FailureClass =
   | 'target_not_allowed'
   | 'network';
 
+/** `response`: the start of the receiver's answer body as text, when it sent one. */
 export type AttemptOutcome =
-  | { succeeded: true; statusCode: number; durationMs: number }
-  | { succeeded: false; statusCode: number | null; failureClass: FailureClass; error: string; durationMs: number; retryAfterSeconds?: number };
+  | { succeeded: true; statusCode: number; durationMs: number; response?: string }
+  | { succeeded: false; statusCode: number | null; failureClass: FailureClass; error: string; durationMs: number; retryAfterSeconds?: number; response?: string };
 
 /**
  * Where a delivery stands: waiting to be sent (or retried in its lane), kept

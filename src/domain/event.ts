@@ -1,4 +1,5 @@
 import { ApiError, ErrorCode, invalid, missing } from './errors.js';
+import { readDateTime } from './parameters.js';
 import { isEventName, type EventName } from './webhook.js';
 
 /** An event as the platform reports it, checked and ready to store. */
@@ -107,11 +108,7 @@ export function readReportedEvent(input: unknown, now: Date, maxPayloadBytes: nu
   if (raw.occurredAt !== undefined && raw.occurredAt !== null && raw.occurredAt !== '') {
     // A zero date in a DATETIME column comes back as an invalid Date.
     if (raw.occurredAt instanceof Date && Number.isNaN(raw.occurredAt.getTime())) throw invalid('occurredAt', 'is not a valid date and time');
-    const text = raw.occurredAt instanceof Date ? raw.occurredAt.toISOString() : String(raw.occurredAt);
-    if (!/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$/.test(text) || Number.isNaN(Date.parse(text))) {
-      throw invalid('occurredAt', 'must be an ISO 8601 date and time such as 2026-11-11T09:27:29Z');
-    }
-    occurredAt = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
+    occurredAt = readDateTime('occurredAt', raw.occurredAt instanceof Date ? raw.occurredAt.toISOString() : String(raw.occurredAt));
   }
   return { account: raw.account, event: raw.event, payload, occurredAt, subscriber: subscriberKeyOf(raw.subscriber, fields) };
 }

@@ -1,4 +1,5 @@
 import { invalid, missing } from './errors.js';
+import { deliveryIdOf } from './signature.js';
 
 /**
  * Parameters arrive as text from every transport (SOAP element text, form
@@ -58,4 +59,28 @@ export function optionalChoice<T extends string>(params: RawParameters, name: st
   if (value === undefined || value === '') return undefined;
   if (!(choices as readonly string[]).includes(value)) throw invalid(name, `must be one of ${choices.join(', ')}`);
   return value as T;
+}
+
+/** A delivery named by the webhook-id it is sent with (msg_…). */
+export function requiredMessageId(params: RawParameters, name: string): number {
+  const id = deliveryIdOf(requiredText(params, name).trim());
+  if (id === undefined) throw invalid(name, 'must be a webhook-id such as msg_123');
+  return id;
+}
+
+/** ISO 8601 date and time; without a zone it is UTC. */
+export function readDateTime(name: string, text: string): Date {
+  if (!/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$/.test(text) || Number.isNaN(Date.parse(text))) {
+    throw invalid(name, 'must be an ISO 8601 date and time such as 2026-11-11T09:27:29Z');
+  }
+  return new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
+}
+
+export function requiredDateTime(params: RawParameters, name: string): Date {
+  return readDateTime(name, requiredText(params, name).trim());
+}
+
+export function optionalDateTime(params: RawParameters, name: string): Date | undefined {
+  const value = optionalText(params, name);
+  return value === undefined ? undefined : readDateTime(name, value.trim());
 }

@@ -45,3 +45,23 @@ export function signPayload(secret: string, messageId: string, timestamp: number
 export function messageIdOf(deliveryId: number): string {
   return `msg_${deliveryId}`;
 }
+
+/** The delivery a webhook-id names; undefined when it is not one of ours. */
+export function deliveryIdOf(messageId: string): number | undefined {
+  const match = /^msg_([1-9]\d{0,17})$/.exec(messageId);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Where an event stands among its webhook's events: its own number, and the
+ * number of the same subscriber's previous event (0: none kept), so that a
+ * receiver can prove per subscriber that nothing is missing.
+ */
+export interface Sequence {
+  sequence: number;
+  previousSequence: number;
+}
+
+export function sequenceHeaders(sequence: Sequence): Record<string, string> {
+  return { 'webhook-sequence': String(sequence.sequence), 'webhook-previous-sequence': String(sequence.previousSequence) };
+}

@@ -15,7 +15,7 @@ import {
   type RoundDecision,
 } from '../domain/failurePolicy.js';
 import { erasedText } from '../domain/event.js';
-import { messageIdOf, signedHeaders, signingKeys } from '../domain/signature.js';
+import { messageIdOf, sequenceHeaders, signedHeaders, signingKeys } from '../domain/signature.js';
 import { insertAttempts } from '../storage/attemptsStore.js';
 import { inTransaction, type Pool, type PoolConnection, type Queryable } from '../storage/database.js';
 import {
@@ -368,7 +368,7 @@ export class DeliveryWorker implements DirectDelivery {
       await insertAttempts(tx, attempts.map(({ delivery, attemptedAt, outcome }) => ({
         deliveryId: delivery.id, webhookId: webhook.id, attemptedAt, durationMs: outcome.durationMs, statusCode: outcome.statusCode,
         succeeded: outcome.succeeded, failureClass: outcome.succeeded ? null : outcome.failureClass, error: outcome.succeeded ? null : outcome.error,
-        worker: this.id,
+        response: outcome.response ?? null, worker: this.id,
       })));
       await markDeliveriesDelivered(tx, delivered, now);
       await countFailedAttempts(tx, failed);
@@ -479,7 +479,8 @@ export class DeliveryWorker implements DirectDelivery {
   }
 
   private send(held: HeldWebhook, delivery: PendingDelivery, now: Date): Promise<AttemptOutcome> {
-    const headers = signedHeaders(held.keys, messageIdOf(delivery.id), delivery.event, now, delivery.payload);
+    const signed = signedHeaders(held.keys, messageIdOf(delivery.id), delivery.event, now, delivery.payload);
+    const headers = delivery.sequence ? { ...signed, ...sequenceHeaders(delivery.sequence) } : signed;
     return this.sender.send({ url: held.webhook.url, body: delivery.payload, headers });
   }
 

@@ -1,16 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Clock } from '../clock.js';
-import { invalid, limitReached, webhookNotFound } from '../domain/errors.js';
+import { ApiError, ErrorCode, invalid, limitReached, webhookNotFound } from '../domain/errors.js';
 import { bareHost, checkResolvedAddresses, parseTargetUrl, readTargetUrl } from '../domain/targetPolicy.js';
 import { isEventName, maxAppLength, type EventName, type WebHook } from '../domain/webhook.js';
 import { lockAccount } from '../storage/accountsStore.js';
-import { inTransaction, type Pool } from '../storage/database.js';
+import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import type { AttemptOutcome, DeliveryStatus } from '../domain/delivery.js';
 import { signedHeaders, signingKeys } from '../domain/signature.js';
 import type { ResolveHost, Sender } from './ports.js';
-import { discardBufferedDeliveries, listDeliveries, requeueBufferedDeliveries, type DeliveryView } from '../storage/deliveriesStore.js';
-import { markWebhookActivated } from '../storage/webhookLifecycleStore.js';
+import {
+  countRecoverableDeliveries,
+  discardBufferedDeliveries,
+  listDeliveries,
+  requeueBufferedDeliveries,
+  requeueFinishedDelivery,
+  requeueRecoverableDeliveries,
+  resendableStatuses,
+  type DeliveryView,
+} from '../storage/deliveriesStore.js';
+import { attemptsOfDelivery, type DeliveryAttempt } from '../storage/attemptsStore.js';
+import { makeWebhookDue, markWebhookActivated } from '../storage/webhookLifecycleStore.js';
 import {
   countTestRequest,
   countWebhooks,
@@ -27,6 +37,8 @@ export interface WebhookServiceOptions {
   allowPrivateTargets: boolean;
   maxWebhooksPerAccount: number;
   webhookTestsPerMinute: number;
+  payloadRetentionDays: number;
+  recoverMaxDeliveries: number;
 }
 
 /** The event name of test requests: never one a webhook subscribes to. */
@@ -161,4 +173,69 @@ export class WebhookService {
       return (await findWebhook(tx, accountId, id))!;
     });
   }
+
+  /**
+   * A finished delivery (delivered, given up, discarded) goes out again with
+   * its webhook-id and sequence, a fresh timestamp and signature, behind its
+   * lane's waiting events. Error 4 when it is not stored, or its payload no
+   * longer is.
+   */
+  async resend(accountId: number, id: number, deliveryId: number): Promise<DeliveryView> {
+    const resent = await inTransaction(this.pool, async (tx) => {
+      const webhook = await this.activeWebhook(tx, accountId, id);
+      const [delivery] = await listDeliveries(tx, webhook.id, { limit: 1, deliveryId });
+      if (!delivery) throw deliveryNotFound();
+      if (!resendableStatuses.includes(delivery.status)) throw invalid('messageId', `names a delivery that is ${delivery.status}, not finished: it goes out by itself`);
+      const now = this.clock.now();
+      if (!(await requeueFinishedDelivery(tx, id, deliveryId, now))) throw new ApiError(ErrorCode.webhookNotFound, 'the delivery\'s payload is no longer stored');
+      await makeWebhookDue(tx, id, now);
+      return (await listDeliveries(tx, id, { limit: 1, deliveryId }))[0]!;
+    });
+    this.onActivated(id);
+    return resent;
+  }
+
+  /**
+   * Every given-up or discarded delivery whose event happened in [since,
+   * until) goes out again, in the order the events were accepted, behind the
+   * webhook's waiting events. Called twice, the second finds them waiting
+   * already and schedules nothing.
+   */
+  async recover(accountId: number, id: number, window: { since: Date; until?: Date }): Promise<number> {
+    const now = this.clock.now();
+    const until = window.until ?? now;
+    const oldest = new Date(now.getTime() - this.options.payloadRetentionDays * 86_400_000);
+    if (window.since < oldest) throw invalid('since', `lies before what is kept: payloads are kept ${this.options.payloadRetentionDays} days, so since must be after ${oldest.toISOString()}`);
+    if (until <= window.since) throw invalid('until', 'must be after since');
+    const scheduled = await inTransaction(this.pool, async (tx) => {
+      await this.activeWebhook(tx, accountId, id);
+      const count = await countRecoverableDeliveries(tx, id, { since: window.since, until });
+      if (count > this.options.recoverMaxDeliveries) {
+        throw limitReached(`${count} deliveries lie in the window, more than ${this.options.recoverMaxDeliveries} at once: recover a shorter window`);
+      }
+      const queued = await requeueRecoverableDeliveries(tx, id, { since: window.since, until }, now);
+      if (queued > 0) await makeWebhookDue(tx, id, now);
+      return queued;
+    });
+    if (scheduled > 0) this.onActivated(id);
+    return scheduled;
+  }
+
+  /** A delivery's attempts, oldest first, with the start of each answer. */
+  async attempts(accountId: number, id: number, deliveryId: number): Promise<DeliveryAttempt[]> {
+    if (!(await findWebhook(this.pool, accountId, id))) throw webhookNotFound();
+    const [delivery] = await listDeliveries(this.pool, id, { limit: 1, deliveryId });
+    if (!delivery) throw deliveryNotFound();
+    return attemptsOfDelivery(this.pool, deliveryId);
+  }
+
+  /** The webhook, locked; a deactivated one answers 3: its buffer and replay come first. */
+  private async activeWebhook(tx: PoolConnection, accountId: number, id: number): Promise<WebHook> {
+    const webhook = await findWebhook(tx, accountId, id, true);
+    if (!webhook) throw webhookNotFound();
+    if (!webhook.active) throw invalid('id', 'names a deactivated webhook: reactivate it first (ActivateWebHook)');
+    return webhook;
+  }
 }
+
+const deliveryNotFound = () => new ApiError(ErrorCode.webhookNotFound, 'no delivery with this messageId in this webhook');

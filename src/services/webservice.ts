@@ -1,6 +1,18 @@
 import { deliveryStatuses, type AttemptOutcome } from '../domain/delivery.js';
 import type { WebHook } from '../domain/webhook.js';
-import { optionalBoolean, optionalChoice, optionalInteger, optionalText, requiredId, requiredText, type RawParameters } from '../domain/parameters.js';
+import {
+  optionalBoolean,
+  optionalChoice,
+  optionalDateTime,
+  optionalInteger,
+  optionalText,
+  requiredDateTime,
+  requiredId,
+  requiredMessageId,
+  requiredText,
+  type RawParameters,
+} from '../domain/parameters.js';
+import type { DeliveryAttempt } from '../storage/attemptsStore.js';
 import type { DeliveryView } from '../storage/deliveriesStore.js';
 import type { Authenticator } from './authenticator.js';
 import { readNewWebhook, validateEvent, type Activation, type WebhookService } from './webhookService.js';
@@ -8,6 +20,7 @@ import { readNewWebhook, validateEvent, type Activation, type WebhookService } f
 /** The legacy four, then the additions after the first release. */
 export const functionNames = [
   'CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'DeleteWebHookById', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret',
+  'ResendWebHookDelivery', 'RecoverWebHookDeliveries', 'GetWebHookDeliveryAttempts',
 ] as const;
 
 export type FunctionName = (typeof functionNames)[number];
@@ -28,7 +41,10 @@ export type Outcome =
   | { function: 'DeleteWebHookById'; message: ''; result: true }
   | { function: 'TestWebHook'; message: ''; result: AttemptOutcome }
   | { function: 'GetWebHookDeliveries'; message: ''; result: DeliveryView[] }
-  | { function: 'RotateWebHookSecret'; message: ''; result: WebHook };
+  | { function: 'RotateWebHookSecret'; message: ''; result: WebHook }
+  | { function: 'ResendWebHookDelivery'; message: ''; result: DeliveryView }
+  | { function: 'RecoverWebHookDeliveries'; message: ''; result: { scheduled: number } }
+  | { function: 'GetWebHookDeliveryAttempts'; message: ''; result: DeliveryAttempt[] };
 
 /**
  * The webservice functions as the platform's callers know them: raw
@@ -89,6 +105,25 @@ export class Webservice {
         const keepOldMinutes = optionalInteger(params, 'keepOldMinutes', { min: 0, max: 10_080, fallback: 1440 });
         const account = await this.authenticator.authenticate(username, password, caller.address);
         return { function: name, message: '', result: await this.webhooks.rotateSecret(account.id, id, keepOldMinutes) };
+      }
+      case 'ResendWebHookDelivery': {
+        const id = requiredId(params, 'id');
+        const deliveryId = requiredMessageId(params, 'messageId');
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: await this.webhooks.resend(account.id, id, deliveryId) };
+      }
+      case 'RecoverWebHookDeliveries': {
+        const id = requiredId(params, 'id');
+        const since = requiredDateTime(params, 'since');
+        const until = optionalDateTime(params, 'until');
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: { scheduled: await this.webhooks.recover(account.id, id, { since, until }) } };
+      }
+      case 'GetWebHookDeliveryAttempts': {
+        const id = requiredId(params, 'id');
+        const deliveryId = requiredMessageId(params, 'messageId');
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: await this.webhooks.attempts(account.id, id, deliveryId) };
       }
     }
   }

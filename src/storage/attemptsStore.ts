@@ -11,6 +11,7 @@ export interface AttemptRecord {
   succeeded: boolean;
   failureClass: FailureClass | null;
   error: string | null;
+  response: string | null;
   worker: string;
 }
 
@@ -23,8 +24,8 @@ export async function insertAttempts(tx: Queryable, attempts: AttemptRecord[]): 
   if (attempts.length === 0) return;
   await run(
     tx,
-    'insert ignore into attempts (delivery_id, webhook_id, attempted_at, duration_ms, status_code, succeeded, failure_class, error, worker) values ?',
-    [attempts.map((a) => [a.deliveryId, a.webhookId, a.attemptedAt, Math.round(a.durationMs), a.statusCode, a.succeeded ? 1 : 0, a.failureClass, a.error?.slice(0, 500) ?? null, a.worker])],
+    'insert ignore into attempts (delivery_id, webhook_id, attempted_at, duration_ms, status_code, succeeded, failure_class, error, response, worker) values ?',
+    [attempts.map((a) => [a.deliveryId, a.webhookId, a.attemptedAt, Math.round(a.durationMs), a.statusCode, a.succeeded ? 1 : 0, a.failureClass, a.error?.slice(0, 500) ?? null, a.response, a.worker])],
   );
 }
 
@@ -57,5 +58,31 @@ export async function recentAttempts(db: Queryable, webhookId: number, limit: nu
     durationMs: Number(row.duration_ms),
     failureClass: row.failure_class,
     error: row.error,
+  }));
+}
+
+/** One attempt as GetWebHookDeliveryAttempts shows it. */
+export interface DeliveryAttempt {
+  attemptedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  failureClass: string | null;
+  error: string | null;
+  response: string | null;
+}
+
+/** A delivery's attempts, oldest first, while the attempt log keeps them. */
+export async function attemptsOfDelivery(db: Queryable, deliveryId: number): Promise<DeliveryAttempt[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    'select a.attempted_at, a.duration_ms, a.status_code, a.failure_class, a.error, a.response from attempts a where a.delivery_id = ? order by a.id',
+    [deliveryId],
+  );
+  return rows.map((row) => ({
+    attemptedAt: row.attempted_at,
+    durationMs: Number(row.duration_ms),
+    statusCode: row.status_code === null ? null : Number(row.status_code),
+    failureClass: row.failure_class,
+    error: row.error,
+    response: row.response,
   }));
 }

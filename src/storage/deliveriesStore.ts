@@ -1,4 +1,5 @@
 import type { DeliveryStatus } from '../domain/delivery.js';
+import type { Sequence } from '../domain/signature.js';
 import type { EventName } from '../domain/webhook.js';
 import { signingSecretsOf, type SigningSecrets } from './webhooksStore.js';
 import { run, selectRows, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
@@ -11,6 +12,8 @@ export interface PendingDelivery {
   payload: string;
   /** Failed attempts of this delivery in its lane in a row. */
   failures: number;
+  /** Null for deliveries the previous release made: they go out without sequence headers. */
+  sequence: Sequence | null;
 }
 
 /** A round's deliveries and the webhook's signing secrets as they are now (a rotation takes effect from the next round). */
@@ -31,8 +34,8 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
   const [outside, outsideParams] = skip ? outsideLanes('ev.subscriber', skip) : ['true', []];
   const rows = await selectRows(
     db,
-    `select q.id, q.event, q.subscriber, q.failures, e.payload, w.secret, w.previous_secret, w.previous_secret_until from (
-       select d.id, d.event_id, d.occurred_at, d.failures, ev.event, ev.subscriber, ev.payload_bytes,
+    `select q.id, q.event, q.subscriber, q.failures, q.sequence, q.previous_sequence, e.payload, w.secret, w.previous_secret, w.previous_secret_until from (
+       select d.id, d.event_id, d.occurred_at, d.failures, d.sequence, d.previous_sequence, ev.event, ev.subscriber, ev.payload_bytes,
          sum(ev.payload_bytes) over (order by d.occurred_at, d.id) as running_bytes
        from deliveries d join events ev on ev.id = d.event_id
        where d.webhook_id = ? and d.status = 'pending' and ${outside}
@@ -44,7 +47,10 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
     [webhookId, ...outsideParams, limits.rows, webhookId, limits.bytes],
   );
   return {
-    deliveries: rows.map((row) => ({ id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload, failures: Number(row.failures) })),
+    deliveries: rows.map((row) => ({
+      id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload, failures: Number(row.failures),
+      sequence: row.sequence === null ? null : { sequence: Number(row.sequence), previousSequence: Number(row.previous_sequence ?? 0) },
+    })),
     secrets: rows[0] ? signingSecretsOf(rows[0]) : undefined,
   };
 }
@@ -127,21 +133,21 @@ export interface DeliveryView {
   payload?: string | null;
 }
 
-/** A webhook's deliveries, newest event first. */
+/** A webhook's deliveries, newest event first; or the one `deliveryId` names. */
 export async function listDeliveries(
   db: Queryable,
   webhookId: number,
-  options: { limit: number; status?: DeliveryStatus; withPayload?: boolean },
+  options: { limit: number; status?: DeliveryStatus; deliveryId?: number; withPayload?: boolean },
 ): Promise<DeliveryView[]> {
   const rows = await selectRows(
     db,
-    `select d.id, e.event, d.occurred_at, d.status, d.attempts, a.attempted_at, a.status_code, a.failure_class, a.error
+    `select d.id, e.event, e.occurred_at, d.status, d.attempts, a.attempted_at, a.status_code, a.failure_class, a.error
        ${options.withPayload ? ', e.payload' : ''}
      from deliveries d join events e on e.id = d.event_id
      left join attempts a on a.id = (select max(last.id) from attempts last where last.delivery_id = d.id)
-     where d.webhook_id = ? ${options.status ? 'and d.status = ?' : ''}
-     order by d.occurred_at desc, d.id desc limit ?`,
-    [webhookId, ...(options.status ? [options.status] : []), options.limit],
+     where d.webhook_id = ? ${options.status ? 'and d.status = ?' : ''} ${options.deliveryId ? 'and d.id = ?' : ''}
+     order by e.occurred_at desc, d.id desc limit ?`,
+    [webhookId, ...(options.status ? [options.status] : []), ...(options.deliveryId ? [options.deliveryId] : []), options.limit],
   );
   return rows.map((row) => ({
     id: Number(row.id),
@@ -155,6 +161,48 @@ export async function listDeliveries(
     lastError: row.error ?? null,
     ...(options.withPayload ? { payload: row.payload ?? null } : {}),
   }));
+}
+
+/** The statuses a customer may send again: finished ones. */
+export const resendableStatuses: DeliveryStatus[] = ['delivered', 'failed', 'discarded'];
+
+/**
+ * A finished delivery waits again, with a clean lane record and its
+ * webhook-id and sequence, behind the waiting events of its webhook (its
+ * place in the queue becomes `now`). Only while its payload is kept. Returns
+ * whether it was queued.
+ */
+export async function requeueFinishedDelivery(tx: Queryable, webhookId: number, deliveryId: number, now: Date): Promise<boolean> {
+  const [result] = await tx.query<ResultSetHeader>(
+    `update deliveries d join events e on e.id = d.event_id
+     set d.status = 'pending', d.failures = 0, d.retry_at = null, d.finished_at = null, d.occurred_at = ?
+     where d.id = ? and d.webhook_id = ? and d.status in (?) and e.payload is not null`,
+    [now, deliveryId, webhookId, resendableStatuses],
+  );
+  return result.affectedRows === 1;
+}
+
+/** The given-up and discarded deliveries of a webhook whose event happened in [since, until), with their payload kept. */
+const recoverable = "d.webhook_id = ? and d.status in ('failed', 'discarded') and e.occurred_at >= ? and e.occurred_at < ? and e.payload is not null";
+
+export async function countRecoverableDeliveries(tx: Queryable, webhookId: number, window: { since: Date; until: Date }): Promise<number> {
+  const [rows] = await tx.query<RowDataPacket[]>(`select count(*) as n from deliveries d join events e on e.id = d.event_id where ${recoverable}`, [webhookId, window.since, window.until]);
+  return Number(rows[0]!.n);
+}
+
+/**
+ * Recovery: every recoverable delivery of the window waits again, behind the
+ * webhook's waiting events, in the order they were accepted (one place in the
+ * queue, `now`, and their ids after it). Returns how many.
+ */
+export async function requeueRecoverableDeliveries(tx: Queryable, webhookId: number, window: { since: Date; until: Date }, now: Date): Promise<number> {
+  const [result] = await tx.query<ResultSetHeader>(
+    `update deliveries d join events e on e.id = d.event_id
+     set d.status = 'pending', d.failures = 0, d.retry_at = null, d.finished_at = null, d.occurred_at = ?
+     where ${recoverable}`,
+    [now, webhookId, window.since, window.until],
+  );
+  return result.affectedRows;
 }
 
 export async function purgeFinishedDeliveries(db: Queryable, finishedBefore: Date, limit: number): Promise<number> {

@@ -25,16 +25,22 @@ export async function insertEvent(db: Queryable, event: StoredEvent, now: Date):
 
 /**
  * One delivery per matching webhook: pending for an active one, buffered for
- * one deactivated at most bufferDays before the event happened. Returns how
- * many deliveries were made.
+ * one deactivated at most bufferDays before the event happened. Each takes the
+ * sequence touchWebhooksForEvent gave out, and the sequence of the same
+ * subscriber's previous event on that webhook (0 when none is kept). Returns
+ * how many deliveries were made.
  */
 export async function fanOutEvent(db: Queryable, eventId: number, event: StoredEvent, bufferSince: Date, now: Date): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
-    `insert into deliveries (webhook_id, event_id, status, occurred_at, created_at)
-     select w.id, ?, if(w.active = 1, 'pending', 'buffered'), ?, ?
+    `insert into deliveries (webhook_id, event_id, sequence, previous_sequence, status, occurred_at, created_at)
+     select w.id, ?, w.last_sequence,
+       if(? is null, w.previous_keyless_sequence, coalesce((
+         select max(pd.sequence) from events pe join deliveries pd on pd.event_id = pe.id
+         where pe.account_id = w.account_id and pe.subscriber = ? and pd.webhook_id = w.id), 0)),
+       if(w.active = 1, 'pending', 'buffered'), ?, ?
      from webhooks w
      where w.account_id = ? and w.event = ? and (w.active = 1 or w.deactivated_at >= ?)`,
-    [eventId, event.occurredAt, now, event.accountId, event.event, bufferSince],
+    [eventId, event.subscriber, event.subscriber, event.occurredAt, now, event.accountId, event.event, bufferSince],
   );
   return result.affectedRows;
 }

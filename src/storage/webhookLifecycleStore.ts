@@ -255,6 +255,9 @@ export async function markWebhookActivated(db: Queryable, id: number, now: Date)
   );
 }
 
+// Due now for new work, unless the endpoint is down: then its next probe stands. Parameters: now, now, now.
+const dueNow = 'if(w.circuit_open = 1, coalesce(w.due_at, ?), least(coalesce(w.due_at, ?), ?))';
+
 /**
  * One statement for every webhook an event goes to: it locks them all, so
  * that fan-out sees the state an activation or deactivation running at the
@@ -265,15 +268,27 @@ export async function markWebhookActivated(db: Queryable, id: number, now: Date)
  */
 export async function touchWebhooksForEvent(
   db: Queryable,
-  event: { accountId: number; event: string },
+  event: { accountId: number; event: string; subscriber: string | null },
   bufferSince: Date,
   now: Date,
 ): Promise<void> {
+  // The webhooks that get a delivery (fanOutEvent's condition) number it: left
+  // to right, last_sequence first, then the key-less chain from it.
+  const receives = '(w.active = 1 or w.deactivated_at >= ?)';
+  const keyless = event.subscriber === null;
   await db.query(
     `update webhooks w
-     set w.due_at = if(w.active = 0, w.due_at, if(w.circuit_open = 1, coalesce(w.due_at, ?), least(coalesce(w.due_at, ?), ?))),
-         w.dropped_events = w.dropped_events + if(w.active = 0 and w.deactivated_at < ?, 1, 0)
+     set w.due_at = if(w.active = 0, w.due_at, ${dueNow}),
+         w.dropped_events = w.dropped_events + if(w.active = 0 and w.deactivated_at < ?, 1, 0),
+         w.last_sequence = w.last_sequence + if(${receives}, 1, 0),
+         w.previous_keyless_sequence = if(? and ${receives}, w.last_keyless_sequence, w.previous_keyless_sequence),
+         w.last_keyless_sequence = if(? and ${receives}, w.last_sequence, w.last_keyless_sequence)
      where w.account_id = ? and w.event = ?`,
-    [now, now, now, bufferSince, event.accountId, event.event],
+    [now, now, now, bufferSince, bufferSince, keyless, bufferSince, keyless, bufferSince, event.accountId, event.event],
   );
+}
+
+/** Deliveries were queued again (a resend, a recovery): due at once, unless the endpoint is down and waits for its probe. */
+export async function makeWebhookDue(tx: Queryable, webhookId: number, now: Date): Promise<void> {
+  await tx.query(`update webhooks w set w.due_at = ${dueNow} where w.id = ?`, [now, now, now, webhookId]);
 }

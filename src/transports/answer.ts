@@ -3,6 +3,7 @@ import { ApiError, ErrorCode } from '../domain/errors.js';
 import type { WebHook } from '../domain/webhook.js';
 import type { AttemptOutcome } from '../domain/delivery.js';
 import { messageIdOf } from '../domain/signature.js';
+import type { DeliveryAttempt } from '../storage/attemptsStore.js';
 import type { DeliveryView } from '../storage/deliveriesStore.js';
 import type { Observer } from '../services/observer.js';
 import type { Caller, FunctionName, Outcome, Webservice } from '../services/webservice.js';
@@ -65,6 +66,16 @@ export function wireDelivery(delivery: DeliveryView): Record<string, unknown> {
   return wire;
 }
 
+/** An attempt as the WSDL's Attempt orders it; `response` is the start of the receiver's answer. */
+export function wireAttempt(attempt: DeliveryAttempt): Record<string, unknown> {
+  const wire: Record<string, unknown> = { attemptedAt: wireDateTime(attempt.attemptedAt), durationMs: attempt.durationMs };
+  if (attempt.statusCode !== null) wire.statusCode = attempt.statusCode;
+  if (attempt.failureClass) wire.failureClass = attempt.failureClass;
+  if (attempt.error) wire.error = attempt.error;
+  if (attempt.response !== null) wire.response = attempt.response;
+  return wire;
+}
+
 export function wireResult(outcome: Outcome): unknown {
   switch (outcome.function) {
     case 'CreateWebHook':
@@ -81,6 +92,12 @@ export function wireResult(outcome: Outcome): unknown {
       return outcome.result.map(wireDelivery);
     case 'RotateWebHookSecret':
       return wireWebHook(outcome.result);
+    case 'ResendWebHookDelivery':
+      return wireDelivery(outcome.result);
+    case 'RecoverWebHookDeliveries':
+      return outcome.result;
+    case 'GetWebHookDeliveryAttempts':
+      return outcome.result.map(wireAttempt);
   }
 }
 

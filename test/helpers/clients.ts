@@ -15,7 +15,7 @@ export interface WebserviceClient {
 }
 
 // The functions whose result is a list, and the element that holds its items over SOAP.
-const listItems: Record<string, string> = { GetWebHooks: 'WebHook', GetWebHookDeliveries: 'Delivery' };
+const listItems: Record<string, string> = { GetWebHooks: 'WebHook', GetWebHookDeliveries: 'Delivery', GetWebHookDeliveryAttempts: 'Attempt' };
 
 /** Dates to wire text, and a list to a plain array, whatever the client made of them. */
 function normalise(fn: string, answer: any): NormalisedAnswer {
@@ -55,7 +55,7 @@ $client = new SoapClient($in['wsdl'], $options);
 $fn = $in['fn'];
 $response = $client->$fn($in['params']);
 $result = $response->{$fn . 'Result'};
-$items = ['GetWebHooks' => 'WebHook', 'GetWebHookDeliveries' => 'Delivery'];
+$items = ['GetWebHooks' => 'WebHook', 'GetWebHookDeliveries' => 'Delivery', 'GetWebHookDeliveryAttempts' => 'Attempt'];
 if (isset($items[$fn]) && isset($result->result)) {
   // Without SOAP_SINGLE_ELEMENT_ARRAYS a list of one arrives as one object: what README shows.
   $item = $items[$fn];

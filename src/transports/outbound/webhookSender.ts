@@ -4,11 +4,14 @@ import { Agent, type Dispatcher } from 'undici';
 import type { AttemptOutcome, FailureClass } from '../../domain/delivery.js';
 import { bareHost, isNonPublicLiteral, isPublicAddress } from '../../domain/targetPolicy.js';
 import type { OutboundRequest, ResolveHost, Sender } from '../../services/ports.js';
+import { decodeExcerpt } from './answerExcerpt.js';
 import { createHostResolver } from './hostResolver.js';
 
 export interface SenderOptions {
   timeoutMs: number;
   allowPrivateTargets: boolean;
+  /** How much of an answer's body is kept as the attempt's response (RESPONSE_EXCERPT_BYTES). */
+  excerptBytes?: number;
   /** c-ares by default; tests give a resolver that misbehaves. */
   resolveHost?: ResolveHost;
 }
@@ -21,11 +24,11 @@ class DeadlineError extends Error {
   readonly code = 'EDEADLINE';
 }
 
-// What is read of an answer: enough of an error answer for its text, and of a
-// success only so much that a normal empty or short body lets the connection
-// be reused. Past that the connection is closed: nobody's memory or time is
-// spent on a body nobody reads.
-const errorExcerptBytes = 300;
+// What is read of an answer: enough of an error answer for its text and its
+// excerpt, and of a success so much that a normal empty or short body lets the
+// connection be reused. Past that the connection is closed: nobody's memory or
+// time is spent on a body nobody reads.
+const errorTextBytes = 300;
 const successBodyBytes = 16 * 1024;
 
 /**
@@ -76,7 +79,8 @@ export class WebhookSender implements Sender {
     const headers = ['content-type', 'application/json', 'user-agent', 'newsletter-webhooks/1'];
     for (const name in request.headers) headers.push(name, request.headers[name]!);
     return new Promise((resolve) => {
-      this.agent.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers, body: request.body }, new Attempt(started, this.options.timeoutMs, resolve));
+      const attempt = new Attempt(started, this.options.timeoutMs, this.options.excerptBytes ?? 1024, resolve);
+      this.agent.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers, body: request.body }, attempt);
     });
   }
 
@@ -121,6 +125,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   private status = 0;
   private location: string | undefined;
   private retryAfterSeconds: number | undefined;
+  private contentType: string | undefined;
   private readonly excerpt: Buffer[] = [];
   private bytes = 0;
   private readonly timer: NodeJS.Timeout;
@@ -128,6 +133,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   constructor(
     private readonly started: number,
     private readonly timeoutMs: number,
+    private readonly excerptBytes: number,
     private readonly resolve: (outcome: AttemptOutcome) => void,
   ) {
     this.timer = setTimeout(() => this.expire(), timeoutMs);
@@ -145,21 +151,19 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true;
     this.status = statusCode;
     this.phase = 'body';
-    const wanted = statusCode >= 300 && statusCode < 400 ? 'location' : statusCode === 429 ? 'retry-after' : undefined;
-    if (wanted) {
-      for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-        if (rawHeaders[i]!.toString('latin1').toLowerCase() !== wanted) continue;
-        const value = rawHeaders[i + 1]!.toString('utf8');
-        if (wanted === 'location') this.location = value.slice(0, 200);
-        else this.retryAfterSeconds = retryAfterSeconds(value, Date.now());
-      }
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toString('latin1').toLowerCase();
+      if (name === 'content-type') this.contentType = rawHeaders[i + 1]!.toString('latin1');
+      else if (name === 'location' && statusCode >= 300 && statusCode < 400) this.location = rawHeaders[i + 1]!.toString('utf8').slice(0, 200);
+      else if (name === 'retry-after' && statusCode === 429) this.retryAfterSeconds = retryAfterSeconds(rawHeaders[i + 1]!.toString('latin1'), Date.now());
     }
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    const limit = this.succeeded() ? successBodyBytes : errorExcerptBytes;
-    if (!this.succeeded() && this.bytes < errorExcerptBytes) this.excerpt.push(chunk);
+    const kept = Math.max(this.excerptBytes, this.succeeded() ? 0 : errorTextBytes);
+    const limit = this.succeeded() ? Math.max(successBodyBytes, kept) : kept;
+    if (this.bytes < kept) this.excerpt.push(chunk);
     this.bytes += chunk.length;
     if (this.bytes > limit) {
       this.settle(this.answered());
@@ -200,16 +204,18 @@ class Attempt implements Dispatcher.DispatchHandler {
     return this.status >= 200 && this.status < 300;
   }
 
-  /** The outcome once the status is known; the body read so far gives an error its text. */
+  /** The outcome once the status is known; the body read so far gives an error its text, and every answer its excerpt. */
   private answered(): AttemptOutcome {
     const durationMs = this.elapsed();
-    if (this.succeeded()) return { succeeded: true, statusCode: this.status, durationMs };
+    const body = Buffer.concat(this.excerpt);
+    const response = body.length > 0 && this.excerptBytes > 0 ? { response: decodeExcerpt(body.subarray(0, this.excerptBytes), this.contentType) } : {};
+    if (this.succeeded()) return { succeeded: true, statusCode: this.status, durationMs, ...response };
     if (this.status < 400) {
       const target = this.location ? ` to ${this.location}` : '';
-      return failure('redirect', `HTTP ${this.status} redirect${target} (redirects are not followed)`, this.status, durationMs);
+      return { ...failure('redirect', `HTTP ${this.status} redirect${target} (redirects are not followed)`, this.status, durationMs), ...response };
     }
-    const text = Buffer.concat(this.excerpt).subarray(0, errorExcerptBytes).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
-    return failure('http_status', `HTTP ${this.status}${text ? `: ${text}` : ''}`, this.status, durationMs, this.retryAfterSeconds);
+    const text = body.subarray(0, errorTextBytes).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
+    return { ...failure('http_status', `HTTP ${this.status}${text ? `: ${text}` : ''}`, this.status, durationMs, this.retryAfterSeconds), ...response };
   }
 
   private elapsed(): number {

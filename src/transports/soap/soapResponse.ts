@@ -37,7 +37,7 @@ function element(name: string, value: unknown): string {
   return `<${name}>${typeof value === 'string' ? escapeXml(value) : String(value)}</${name}>`;
 }
 
-const listItems: Partial<Record<FunctionName, string>> = { GetWebHooks: 'WebHook', GetWebHookDeliveries: 'Delivery' };
+const listItems: Partial<Record<FunctionName, string>> = { GetWebHooks: 'WebHook', GetWebHookDeliveries: 'Delivery', GetWebHookDeliveryAttempts: 'Attempt' };
 
 /**
  * The `<Function>Result` object: error, message, result in schema order. A

@@ -100,6 +100,9 @@ function php(call: SampleCall, values: Array<[string, Value]>): string {
     TestWebHook: `$test = $answer->result;\necho $test->succeeded ? "Test passed: HTTP {$test->statusCode} in {$test->durationMs} ms\\n" : "Test failed ({$test->failureClass}): {$test->error}\\n";`,
     GetWebHookDeliveries: `foreach ($answer->result->Delivery ?? [] as $delivery) {\n    echo "{$delivery->messageId} {$delivery->event} {$delivery->occurredAt} {$delivery->status}, {$delivery->attempts} attempts\\n";\n}`,
     RotateWebHookSecret: 'echo "Webhook {$answer->result->id}: new signing secret {$answer->result->secret}\\n";',
+    ResendWebHookDelivery: 'echo "{$answer->result->messageId} is {$answer->result->status} again, sent after the waiting events of its subscriber\\n";',
+    RecoverWebHookDeliveries: 'echo "{$answer->result->scheduled} deliveries scheduled again\\n";',
+    GetWebHookDeliveryAttempts: `foreach ($answer->result->Attempt ?? [] as $attempt) {\n    echo "{$attempt->attemptedAt} " . ($attempt->statusCode ?? '-') . " {$attempt->durationMs} ms " . ($attempt->error ?? 'ok') . "\\n" . ($attempt->response ?? '') . "\\n";\n}`,
   }[call.fn];
   return `<?php
 // ${call.fn} through PHP's SoapClient (extension php-soap).
@@ -140,6 +143,9 @@ function csharp(call: SampleCall, values: Array<[string, Value]>): string {
     TestWebHook: 'Console.WriteLine(answer.result.succeeded ? "Test passed: HTTP " + answer.result.statusCode + " in " + answer.result.durationMs + " ms" : "Test failed (" + answer.result.failureClass + "): " + answer.result.error);',
     GetWebHookDeliveries: 'foreach (Delivery delivery in answer.result ?? new Delivery[0])\n        {\n            Console.WriteLine(delivery.messageId + " " + delivery.@event + " " + delivery.occurredAt.ToString("o") + " " + delivery.status + ", " + delivery.attempts + " attempts");\n        }',
     RotateWebHookSecret: 'Console.WriteLine("Webhook " + answer.result.id + ": new signing secret " + answer.result.secret);',
+    ResendWebHookDelivery: 'Console.WriteLine(answer.result.messageId + " is " + answer.result.status + " again, sent after the waiting events of its subscriber");',
+    RecoverWebHookDeliveries: 'Console.WriteLine(answer.result.scheduled + " deliveries scheduled again");',
+    GetWebHookDeliveryAttempts: 'foreach (Attempt attempt in answer.result ?? new Attempt[0])\n        {\n            Console.WriteLine(attempt.attemptedAt.ToString("o") + " " + (attempt.statusCodeSpecified ? attempt.statusCode.ToString() : "-") + " " + attempt.durationMs + " ms " + (attempt.error ?? "ok"));\n            Console.WriteLine(attempt.response ?? "");\n        }',
   }[call.fn];
   return `// ${call.fn} through a proxy generated from the WSDL (.NET Framework or Mono):
 //   wsdl /out:WebHookService.cs ${call.endpoint}?wsdl
