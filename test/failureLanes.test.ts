@@ -187,6 +187,18 @@ describe('failures cost their own lane', function () {
         }
         expect(accepted.size).to.equal(perSubscriber);
       }
+      // Sequences: given out once at intake, each subscriber's chain intact whoever sent it, however often.
+      const numbers = new Map<string, Set<string>>();
+      for (const receipt of receiver.receipts) {
+        const n = numberOf(receipt);
+        numbers.set(n, (numbers.get(n) ?? new Set()).add(`${receipt.headers['webhook-sequence']}/${receipt.headers['webhook-previous-sequence']}`));
+      }
+      expect([...numbers.values()].every((set) => set.size === 1), 'every repeat carries its first numbers').to.equal(true);
+      const [sequence, previous] = [0, 1].map((part) => (n: string) => Number([...numbers.get(n)!][0]!.split('/')[part]));
+      for (let s = 0; s < subscribers; s += 1) {
+        expect(previous!(`s${s}-1`)).to.equal(0);
+        for (let k = 2; k <= perSubscriber; k += 1) expect(previous!(`s${s}-${k}`), `s${s}-${k}`).to.equal(sequence!(`s${s}-${k - 1}`));
+      }
     } finally {
       child.kill('SIGKILL');
       await service.stop();

@@ -185,6 +185,34 @@ class Program
     expect(ran.stdout).to.match(/^1 \d+ whsec_\S+\nwebhook is already active\n0 True\n$/);
   });
 
+  it("keeps clients made from the second release's WSDL working: its functions through a Mono proxy compiled from it", async () => {
+    const directory = mkdtempSync(path.join(work, 'second-release-'));
+    const program = `using System;
+class Program
+{
+    static int Main()
+    {
+        var service = new WebHookService();
+        service.Url = "${service.baseUrl}/soap";
+        var created = service.CreateWebHook("${account.username}", "${account.password}", "second release", "optin_finalized", "https://hooks.example.com/second");
+        var deliveries = service.GetWebHookDeliveries("${account.username}", "${account.password}", created.result.id, 10, true, "failed");
+        var rotated = service.RotateWebHookSecret("${account.username}", "${account.password}", created.result.id, 0, true);
+        var deleted = service.DeleteWebHookById("${account.username}", "${account.password}", created.result.id);
+        Console.WriteLine(created.error + " " + deliveries.error + " " + (deliveries.result ?? new Delivery[0]).Length + " " + rotated.error + " " + (rotated.result.secret != created.result.secret) + " " + deleted.error);
+        return 0;
+    }
+}
+`;
+    writeFileSync(path.join(directory, 'Program.cs'), program);
+    const proxy = await execute('wsdl', ['-nologo', '-out:WebHookService.cs', path.resolve('test/fixtures/webhooks-second-release.wsdl')], { cwd: directory });
+    expect(proxy.code, proxy.stderr).to.equal(0);
+    const compiled = await execute('mcs', ['-nologo', 'Program.cs', 'WebHookService.cs', '-r:System.Web.Services', '-out:Program.exe'], { cwd: directory });
+    expect(compiled.code, compiled.stdout + compiled.stderr).to.equal(0);
+    const ran = await execute('mono', ['Program.exe'], { cwd: directory });
+    expect(ran.code, ran.stdout + ran.stderr).to.equal(0);
+    expect(ran.stdout).to.equal('0 0 0 0 True 0\n');
+  });
+
   it('shows a placeholder instead of the password unless asked, and masks it in the request it shows', async () => {
     const form = { fn: 'GetWebHooks', lang: 'en', username: account.username, password: account.password };
     const withoutPassword = await (await fetch(`${service.baseUrl}/webservicedemo`, { method: 'POST', body: new URLSearchParams({ ...form, action: 'run' }) })).text();
