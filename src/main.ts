@@ -14,6 +14,8 @@ import { createHostResolver } from './transports/outbound/hostResolver.js';
 import { JobSchedule } from './services/jobSchedule.js';
 import type { Mailer, ResolveHost, Sender } from './services/ports.js';
 import { intakeEndpoint } from './transports/http/intakeEndpoint.js';
+import { accountsEndpoint } from './transports/http/accountsEndpoint.js';
+import { AccountService } from './services/accounts.js';
 import { SubscriberErasure } from './services/subscriberErasure.js';
 import { RestHooks } from './services/restHooks.js';
 import { zapierEndpoint } from './transports/http/zapierEndpoint.js';
@@ -72,6 +74,7 @@ export class Application {
   readonly webservice: Webservice;
   readonly intake: EventIntake;
   readonly erasure: SubscriberErasure;
+  readonly accounts: AccountService;
   readonly reactivation: ReactivationService;
   readonly testLinks: TestLinkService;
   readonly metrics: Metrics;
@@ -100,6 +103,7 @@ export class Application {
     this.webservice = new Webservice(this.authenticator, this.webhooks);
     this.intake = new EventIntake(this.pool, this.clock, config, wakeWorkers);
     this.erasure = new SubscriberErasure(this.pool);
+    this.accounts = new AccountService(this.pool, this.clock, (accountId) => this.authenticator.forget(accountId));
     this.reactivation = new ReactivationService(this.pool, this.clock, this.webhooks, () => this.tokenKey(), config.bufferDays);
     this.testLinks = new TestLinkService(this.pool, this.clock, this.webhooks, () => this.tokenKey());
   }
@@ -190,6 +194,7 @@ export class Application {
       checkReady: () => this.checkReady(),
       extraRouters: [
         intakeEndpoint(this.intake, this.erasure, this.log, this.config),
+        accountsEndpoint(this.accounts, this.log, this.config),
         zapierEndpoint(this.authenticator, new RestHooks(this.pool, this.webhooks), this.log),
         reactivationPage(this.reactivation, this.testLinks, this.log, { timeoutSeconds: Math.round(this.config.deliveryTimeoutMs / 1000) }),
         webservicedemo(this.webservice, this.log, this.metrics, { wsdl, publicUrl: this.config.publicUrl }),

@@ -108,10 +108,10 @@ describe('the webhooks command line', function () {
 
   it('says what is wrong with a bad command or configuration', async () => {
     const unknown = await webhooks('frobnicate');
-    expect(unknown.code).to.equal(1);
+    expect(unknown.code, 'a usage error').to.equal(2);
     expect(unknown.stderr).to.match(/^webhooks: unknown command 'frobnicate'/);
     const missing = await webhooks('emit', '--account', 'x');
-    expect(missing.stderr).to.match(/^webhooks: --event is required/);
+    expect(missing.stderr).to.match(/^webhooks: emit: --event is required/);
     const { stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], {
       env: { ...process.env, DATABASE_URL: 'postgres://nope' },
     }).catch((error) => error);

@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { ApiError, authenticationFailed, ErrorCode, limitReached } from '../domain/errors.js';
 import { decoyHash, verifyPassword } from '../domain/passwords.js';
-import { findAccountByUsername, type AccountRecord } from '../storage/accountsStore.js';
+import { currentPasswordHash, findAccountByUsername, type AccountRecord } from '../storage/accountsStore.js';
 import type { Pool } from '../storage/database.js';
 import { clearLoginFailures, giveBackLoginAttempts, reserveLoginAttempt, type FailureScope, type FailureSubject } from '../storage/loginFailuresStore.js';
 
@@ -21,9 +21,14 @@ const maxCachedCredentials = 10_000;
 const limitFactor: Record<FailureScope, number> = { account_address: 1, account: 10, address: 5 };
 // A remembered pair is verified again in the background once this share of its life has passed.
 const refreshAfter = 0.75;
+// How long a process trusts what it read of an account's current hash: a
+// changed password or a closed account reaches every process within this.
+const recheckMs = 1000;
 
 interface Remembered {
   account: Account;
+  /** The hash the pair was verified against: a pair stops counting when the account's hash is another. */
+  passwordHash: string;
   refreshAt: number;
   expiresAt: number;
 }
@@ -37,7 +42,10 @@ interface Remembered {
  * One verification per pair is in flight at a time (callers arriving meanwhile
  * wait for it), and a pair in use is verified again in the background before
  * it expires, so an expiry never sends a crowd of callers to scrypt at once.
- * A changed password takes effect within credentialCacheSeconds.
+ * A remembered pair counts only while its account's stored hash is the one
+ * it was verified against (read again at most once a second per account,
+ * and at once after this process changed the account): a changed password
+ * or a closed account stops it within a second in every process.
  *
  * Usernames are compared exactly as stored. Failed logins are throttled on
  * the account a username names, reserved before the hash runs.
@@ -46,6 +54,7 @@ export class Authenticator {
   private readonly cacheKey = randomBytes(32);
   private readonly remembered = new Map<string, Remembered>();
   private readonly verifying = new Map<string, Promise<Account>>();
+  private readonly currentHashes = new Map<number, { hash: Promise<string | undefined>; readAt: number }>();
 
   constructor(
     private readonly pool: Pool,
@@ -59,19 +68,39 @@ export class Authenticator {
     const now = this.clock.now().getTime();
     const known = this.remembered.get(key);
     if (known && known.expiresAt > now) {
-      if (now >= known.refreshAt && !this.verifying.has(key)) {
-        // The caller does not wait; a failure here (the database, throttling) leaves the pair as it is until it expires.
-        this.verifyOnce(key, username, password, clientAddress).catch(() => undefined);
+      if ((await this.currentHash(known.account.id, now)) === known.passwordHash) {
+        if (now >= known.refreshAt && !this.verifying.has(key)) {
+          // The caller does not wait; a failure here (the database, throttling) leaves the pair as it is until it expires.
+          this.verifyOnce(key, username, password, clientAddress).catch(() => undefined);
+        }
+        return known.account;
       }
-      return known.account;
+      // The password changed, or the account is gone: the pair is checked as if new.
+      this.remembered.delete(key);
     }
     return this.verifying.get(key) ?? this.verifyOnce(key, username, password, clientAddress);
   }
 
+  /** The account changed here (password, closing): what this process remembers of it goes at once. */
+  forget(accountId: number): void {
+    this.currentHashes.delete(accountId);
+    for (const [key, entry] of this.remembered) if (entry.account.id === accountId) this.remembered.delete(key);
+  }
+
+  private currentHash(accountId: number, now: number): Promise<string | undefined> {
+    const read = this.currentHashes.get(accountId);
+    if (read && now - read.readAt < recheckMs) return read.hash;
+    if (this.currentHashes.size >= maxCachedCredentials) this.currentHashes.clear();
+    const hash = currentPasswordHash(this.pool, accountId);
+    this.currentHashes.set(accountId, { hash, readAt: now });
+    hash.catch(() => this.currentHashes.delete(accountId));
+    return hash;
+  }
+
   private verifyOnce(key: string, username: string, password: string, clientAddress: string | undefined): Promise<Account> {
     const verification = this.verify(username, password, clientAddress).then(
-      (account) => {
-        this.remember(key, account);
+      ({ account, passwordHash }) => {
+        this.remember(key, account, passwordHash);
         return account;
       },
       (error: unknown) => {
@@ -83,7 +112,7 @@ export class Authenticator {
     return verification;
   }
 
-  private async verify(username: string, password: string, clientAddress: string | undefined): Promise<Account> {
+  private async verify(username: string, password: string, clientAddress: string | undefined): Promise<{ account: Account; passwordHash: string }> {
     const now = this.clock.now();
     const windowStart = new Date(now.getTime() - this.options.loginFailureWindowSeconds * 1000);
     const found = await findAccountByUsername(this.pool, username);
@@ -101,16 +130,17 @@ export class Authenticator {
     const own = subjects.find((subject) => subject.scope === 'account_address');
     await giveBackLoginAttempts(this.pool, subjects.filter((subject) => subject !== own));
     if (own) await clearLoginFailures(this.pool, own);
-    const { passwordHash: _hash, ...account } = record;
-    return account;
+    const { passwordHash, ...account } = record;
+    return { account, passwordHash };
   }
 
-  private remember(key: string, account: Account): void {
+  private remember(key: string, account: Account, passwordHash: string): void {
     const ttl = this.options.credentialCacheSeconds * 1000;
     if (ttl <= 0) return;
     if (this.remembered.size >= maxCachedCredentials && !this.remembered.has(key)) this.remembered.delete(this.remembered.keys().next().value!);
     const now = this.clock.now().getTime();
-    this.remembered.set(key, { account, refreshAt: now + ttl * refreshAfter, expiresAt: now + ttl });
+    this.remembered.set(key, { account, passwordHash, refreshAt: now + ttl * refreshAfter, expiresAt: now + ttl });
+    this.currentHashes.set(account.id, { hash: Promise.resolve(passwordHash), readAt: now });
   }
 }
 
@@ -118,8 +148,8 @@ function failureSubjects(accountId: number | undefined, clientAddress: string | 
   const sha = (text: string) => createHash('sha256').update(text).digest();
   const subjects: FailureSubject[] = [];
   if (accountId !== undefined) {
-    subjects.push({ scope: 'account', hash: sha(`account:${accountId}`) });
-    if (clientAddress) subjects.push({ scope: 'account_address', hash: sha(`account:${accountId}\0${clientAddress}`) });
+    subjects.push({ scope: 'account', hash: sha(`account:${accountId}`), accountId });
+    if (clientAddress) subjects.push({ scope: 'account_address', hash: sha(`account:${accountId}\0${clientAddress}`), accountId });
   }
   if (clientAddress) subjects.push({ scope: 'address', hash: sha(`address:${clientAddress}`) });
   return subjects;

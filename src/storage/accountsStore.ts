@@ -36,3 +36,43 @@ export async function findAccountByUsername(db: Queryable, username: string): Pr
 export async function lockAccount(db: Queryable, id: number): Promise<void> {
   await db.query('select a.id from accounts a where a.id = ? for update', [id]);
 }
+
+/** An account as the platform's systems see it: never a secret. */
+export interface AccountView {
+  username: string;
+  email: string;
+  language: 'de' | 'en';
+  createdAt: Date;
+  webhooks: number;
+}
+
+const accountViewColumns = 'a.username, a.email, a.language, a.created_at, (select count(*) from webhooks w where w.account_id = a.id) as webhooks';
+
+function toAccountView(row: RowDataPacket): AccountView {
+  return { username: row.username, email: row.email, language: row.language, createdAt: row.created_at, webhooks: Number(row.webhooks) };
+}
+
+export async function findAccountView(db: Queryable, username: string): Promise<AccountView | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>(`select ${accountViewColumns} from accounts a where a.username = ?`, [username]);
+  // The column's collation ignores trailing spaces; an account's name does not.
+  return rows[0] && rows[0].username === username ? toAccountView(rows[0]) : undefined;
+}
+
+export async function listAccountViews(db: Queryable): Promise<AccountView[]> {
+  const [rows] = await db.query<RowDataPacket[]>(`select ${accountViewColumns} from accounts a order by a.username`);
+  return rows.map(toAccountView);
+}
+
+/** Changes what is given; an absent field stays as it is. */
+export async function updateAccount(db: Queryable, id: number, fields: { passwordHash?: string; email?: string; language?: string }): Promise<void> {
+  await db.query(
+    'update accounts set password_hash = coalesce(?, password_hash), email = coalesce(?, email), language = coalesce(?, language) where id = ?',
+    [fields.passwordHash ?? null, fields.email ?? null, fields.language ?? null, id],
+  );
+}
+
+/** The hash an account's password is checked against now; undefined when the account is gone. */
+export async function currentPasswordHash(db: Queryable, id: number): Promise<string | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>('select a.password_hash from accounts a where a.id = ?', [id]);
+  return rows[0]?.password_hash;
+}

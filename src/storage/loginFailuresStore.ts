@@ -5,6 +5,8 @@ export type FailureScope = 'address' | 'account' | 'account_address';
 export interface FailureSubject {
   scope: FailureScope;
   hash: Buffer;
+  /** The account the row counts against, so that closing it finds the row. */
+  accountId?: number;
 }
 
 /**
@@ -16,11 +18,11 @@ export interface FailureSubject {
  */
 export async function reserveLoginAttempt(db: Queryable, subject: FailureSubject, now: Date, windowStart: Date): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
-    `insert into login_failures (scope, subject_hash, window_start, failures) values (?, ?, ?, last_insert_id(1))
+    `insert into login_failures (scope, subject_hash, account_id, window_start, failures) values (?, ?, ?, ?, last_insert_id(1))
      on duplicate key update
        failures = last_insert_id(if(window_start < ?, 1, failures + 1)),
        window_start = if(window_start < ?, ?, window_start)`,
-    [subject.scope, subject.hash, now, windowStart, windowStart, now],
+    [subject.scope, subject.hash, subject.accountId ?? null, now, windowStart, windowStart, now],
   );
   return result.insertId;
 }

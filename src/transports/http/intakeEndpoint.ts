@@ -1,36 +1,9 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.js';
 import type { EventIntake } from '../../services/eventIntake.js';
 import type { SubscriberErasure } from '../../services/subscriberErasure.js';
 import { errorAnswer } from '../answer.js';
-
-function sameSecret(given: string, expected: string): boolean {
-  // Hashing first makes the comparison constant-time whatever the lengths.
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
-/** The platform's own calls: a bearer token (INTERNAL_TOKEN) and a JSON body. */
-function internalCaller(internalToken: string | undefined) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (!internalToken) {
-      res.status(403).json({ error: 1, message: 'the internal endpoints are disabled: INTERNAL_TOKEN is not set' });
-      return;
-    }
-    const header = req.get('authorization') ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!token || !sameSecret(token, internalToken)) {
-      res.status(401).json({ error: 1, message: 'authentication failed' });
-      return;
-    }
-    if (!req.is('application/json')) {
-      res.status(415).json({ error: 3, message: 'send the body as application/json' });
-      return;
-    }
-    next();
-  };
-}
+import { internalCaller } from './internalCaller.js';
 
 /**
  * POST /internal/events: the platform reports events, one object or an array.
