@@ -1,22 +1,8 @@
 import { expect } from 'chai';
-import { createHmac } from 'node:crypto';
 import { decodeExcerpt } from '../src/transports/outbound/answerExcerpt.js';
-import { jsonClient, npmSoapClient, phpSoapClient, type WebserviceClient } from './helpers/clients.js';
-import { TestReceiver, type Receipt } from './helpers/receiver.js';
+import { customerClients, type WebserviceClient } from './helpers/clients.js';
+import { signedWith, TestReceiver, type Receipt } from './helpers/receiver.js';
 import { makeAccount, ManualClock, startService, type RunningService, type TestAccount } from './helpers/service.js';
-
-const clientFactories: Array<[string, (baseUrl: string) => Promise<WebserviceClient> | WebserviceClient]> = [
-  ['npm soap', npmSoapClient],
-  ['PHP SoapClient', (url) => phpSoapClient(url, true)],
-  ['PHP SoapClient without SOAP_SINGLE_ELEMENT_ARRAYS', (url) => phpSoapClient(url, false)],
-  ['JSON', jsonClient],
-];
-
-function signedWith(receipt: Receipt, secret: string): boolean {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  const expected = createHmac('sha256', key).update(`${receipt.headers['webhook-id']}.${receipt.headers['webhook-timestamp']}.${receipt.body}`).digest('base64');
-  return String(receipt.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
-}
 
 const numberOf = (receipt: Receipt) => String(JSON.parse(receipt.body).n);
 const header = (receipt: Receipt, name: string) => String(receipt.headers[name]);
@@ -44,7 +30,7 @@ describe('resend, recover, the receiver\'s answer, sequences', function () {
     await service.app.intake.accept(ns.map((n) => ({ account: account.username, event: 'optin_finalized', subscriber: n.split('-')[0], payload: { n } })));
   }
 
-  for (const [label, factory] of clientFactories) {
+  for (const [label, factory] of customerClients) {
     describe(`through ${label}`, () => {
       let client: WebserviceClient;
       let account: TestAccount;

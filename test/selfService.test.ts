@@ -1,22 +1,7 @@
 import { expect } from 'chai';
-import { createHmac } from 'node:crypto';
-import { jsonClient, npmSoapClient, phpSoapClient, type WebserviceClient } from './helpers/clients.js';
-import { TestReceiver, type Receipt } from './helpers/receiver.js';
+import { customerClients, jsonClient, type WebserviceClient } from './helpers/clients.js';
+import { signedWith, TestReceiver } from './helpers/receiver.js';
 import { makeAccount, ManualClock, startService, type RunningService, type TestAccount } from './helpers/service.js';
-
-const clientFactories: Array<[string, (baseUrl: string) => Promise<WebserviceClient> | WebserviceClient]> = [
-  ['npm soap', npmSoapClient],
-  ['PHP SoapClient', (url) => phpSoapClient(url, true)],
-  ['PHP SoapClient without SOAP_SINGLE_ELEMENT_ARRAYS', (url) => phpSoapClient(url, false)],
-  ['JSON', jsonClient],
-];
-
-/** The Standard Webhooks check a receiver makes: does one of the signatures match this secret? */
-function signedWith(receipt: Receipt, secret: string): boolean {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  const expected = createHmac('sha256', key).update(`${receipt.headers['webhook-id']}.${receipt.headers['webhook-timestamp']}.${receipt.body}`).digest('base64');
-  return String(receipt.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
-}
 
 /** TestWebHook, GetWebHookDeliveries, RotateWebHookSecret through each client a customer uses. */
 describe('the self-service functions', function () {
@@ -34,7 +19,7 @@ describe('the self-service functions', function () {
     await service.stop();
   });
 
-  for (const [label, factory] of clientFactories) {
+  for (const [label, factory] of customerClients) {
     describe(`through ${label}`, () => {
       let client: WebserviceClient;
       let account: TestAccount;

@@ -1,18 +1,7 @@
 import { expect } from 'chai';
 import { Pool } from 'undici';
+import { seeded as random } from './helpers/seeded.js';
 import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
-
-/** A small seeded generator, so that a failing case can be run again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pieces = ['<', '>', '</', '/>', '&', '&amp;', '&#0;', '&#x110000;', '&#98;', '&lt', ']]>', '<![CDATA[', '<!--', '-->', '<?xml ?>', '"', "'", '=', ':', 'xmlns=""',
   'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"', 'xsi:nil="true"', '<s:Body>', '</s:Body>', '<id>', '</id>', '\u0000', '\u0085', '\u2028', '\ufffe', '\ud800',

@@ -1,14 +1,6 @@
 import { expect } from 'chai';
-import { jsonClient, npmSoapClient, phpSoapClient, type WebserviceClient } from './helpers/clients.js';
+import { customerClients, type WebserviceClient } from './helpers/clients.js';
 import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
-
-// Every function and every error code, through each client a customer uses.
-const clientFactories: Array<[string, (baseUrl: string) => Promise<WebserviceClient> | WebserviceClient]> = [
-  ['npm soap', npmSoapClient],
-  ['PHP SoapClient', (url) => phpSoapClient(url, true)],
-  ['PHP SoapClient without SOAP_SINGLE_ELEMENT_ARRAYS', (url) => phpSoapClient(url, false)],
-  ['JSON', jsonClient],
-];
 
 describe('the four webservice functions', function () {
   let service: RunningService;
@@ -18,7 +10,7 @@ describe('the four webservice functions', function () {
   });
   after(() => service.stop());
 
-  for (const [label, factory] of clientFactories) {
+  for (const [label, factory] of customerClients) {
     describe(`through ${label}`, () => {
       let client: WebserviceClient;
       let account: TestAccount;

@@ -89,3 +89,11 @@ export function jsonClient(baseUrl: string): WebserviceClient {
     },
   };
 }
+
+/** Each client a customer uses, to run the same test through all of them. */
+export const customerClients: Array<[string, (baseUrl: string) => Promise<WebserviceClient> | WebserviceClient]> = [
+  ['npm soap', npmSoapClient],
+  ['PHP SoapClient', (url) => phpSoapClient(url, true)],
+  ['PHP SoapClient without SOAP_SINGLE_ELEMENT_ARRAYS', (url) => phpSoapClient(url, false)],
+  ['JSON', jsonClient],
+];

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHmac } from 'node:crypto';
 
 export interface Receipt {
   path: string;
@@ -82,4 +83,11 @@ export class TestReceiver {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/** The Standard Webhooks check a receiver makes: does one of the signatures match this secret? */
+export function signedWith(receipt: Receipt, secret: string): boolean {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const expected = createHmac('sha256', key).update(`${receipt.headers['webhook-id']}.${receipt.headers['webhook-timestamp']}.${receipt.body}`).digest('base64');
+  return String(receipt.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
 }
