@@ -20,6 +20,10 @@ export interface Config {
   warnAfterFailures: number;
   recoverMaxDeliveries: number;
   responseExcerptBytes: number;
+  portalLinkMinutes: number;
+  portalSessionMinutes: number;
+  /** Who may frame the portal (CSP frame-ancestors sources); undefined: nobody. */
+  portalFrameAncestors: string | undefined;
   webhookTestsPerMinute: number;
   bufferDays: number;
   bufferRetentionDays: number;
@@ -113,6 +117,15 @@ function databaseUrl(raw: string | undefined): string {
   return text;
 }
 
+// Origins that may frame the portal, as CSP frame-ancestors takes them: https://host[:port] or 'self'.
+function frameAncestors(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const sources = raw.trim().split(/\s+/);
+  const bad = sources.find((source) => source !== "'self'" && !/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(source));
+  if (bad) throw new ConfigError(`PORTAL_FRAME_ANCESTORS must list origins such as https://app.example.com (space-separated) or 'self', got "${bad}"`);
+  return sources.join(' ');
+}
+
 // An answer's excerpt is read within the body a success may send before its connection is closed.
 function responseExcerptBytes(env: Env): number {
   const bytes = integer(env, 'RESPONSE_EXCERPT_BYTES', 1024, 0);
@@ -203,6 +216,9 @@ export function loadConfig(env: Env = process.env): Config {
     warnAfterFailures,
     recoverMaxDeliveries: integer(env, 'RECOVER_MAX_DELIVERIES', 10_000, 1),
     responseExcerptBytes: responseExcerptBytes(env),
+    portalLinkMinutes: integer(env, 'PORTAL_LINK_MINUTES', 60, 1),
+    portalSessionMinutes: integer(env, 'PORTAL_SESSION_MINUTES', 60, 1),
+    portalFrameAncestors: frameAncestors(env.PORTAL_FRAME_ANCESTORS),
     webhookTestsPerMinute: integer(env, 'WEBHOOK_TESTS_PER_MINUTE', 5, 1),
     bufferDays,
     bufferRetentionDays,

@@ -14,8 +14,10 @@ import { createHostResolver } from './transports/outbound/hostResolver.js';
 import { JobSchedule } from './services/jobSchedule.js';
 import type { Mailer, ResolveHost, Sender } from './services/ports.js';
 import { intakeEndpoint } from './transports/http/intakeEndpoint.js';
+import { portalPages } from './transports/http/portalPages.js';
 import { accountsEndpoint } from './transports/http/accountsEndpoint.js';
 import { AccountService } from './services/accounts.js';
+import { PortalAccess } from './services/portal.js';
 import { SubscriberErasure } from './services/subscriberErasure.js';
 import { RestHooks } from './services/restHooks.js';
 import { zapierEndpoint } from './transports/http/zapierEndpoint.js';
@@ -75,6 +77,7 @@ export class Application {
   readonly intake: EventIntake;
   readonly erasure: SubscriberErasure;
   readonly accounts: AccountService;
+  readonly portal: PortalAccess;
   readonly reactivation: ReactivationService;
   readonly testLinks: TestLinkService;
   readonly metrics: Metrics;
@@ -100,7 +103,8 @@ export class Application {
     // Test requests (TestWebHook, the test pages) go through a sender of their own, with the deliveries' policy and deadline.
     const testSender = this.newSender();
     this.webhooks = new WebhookService(this.pool, this.clock, config, this.resolveHost, testSender, wakeWorkers);
-    this.webservice = new Webservice(this.authenticator, this.webhooks);
+    this.portal = new PortalAccess(this.pool, this.clock, config);
+    this.webservice = new Webservice(this.authenticator, this.webhooks, this.portal);
     this.intake = new EventIntake(this.pool, this.clock, config, wakeWorkers);
     this.erasure = new SubscriberErasure(this.pool);
     this.accounts = new AccountService(this.pool, this.clock, (accountId) => this.authenticator.forget(accountId));
@@ -198,6 +202,11 @@ export class Application {
         zapierEndpoint(this.authenticator, new RestHooks(this.pool, this.webhooks), this.log),
         reactivationPage(this.reactivation, this.testLinks, this.log, { timeoutSeconds: Math.round(this.config.deliveryTimeoutMs / 1000) }),
         webservicedemo(this.webservice, this.log, this.metrics, { wsdl, publicUrl: this.config.publicUrl }),
+        portalPages(this.portal, this.webhooks, this.pool, this.log, {
+          publicUrl: this.config.publicUrl,
+          frameAncestors: this.config.portalFrameAncestors,
+          timeoutSeconds: Math.round(this.config.deliveryTimeoutMs / 1000),
+        }),
       ],
     });
   }

@@ -244,7 +244,7 @@ describe('failures cost their own lane', function () {
         expect(sink.messages).to.have.length(1);
         const [first] = sink.messages;
         expect(first!.subject).to.equal(language === 'en' ? 'Webhook shop: 1 delivery given up' : 'Webhook shop: 1 Zustellung aufgegeben');
-        expect(first!.text).to.include(`${service.baseUrl}/webservicedemo?fn=GetWebHookDeliveries&lang=${language}`);
+        expect(first!.text).to.include(`${service.baseUrl}/portal/webhooks/${id}`);
         expect(first!.text).to.include(`id=${id}`).and.include('status=failed');
 
         await giveUp(account, ['x-2', 'x-3']);

@@ -53,6 +53,8 @@ const answers: Array<[FunctionName, Answer]> = [
   ['RecoverWebHookDeliveries', { error: 0, message: '', result: { scheduled: 12 } }],
   ['RecoverWebHookDeliveries', { error: 6, message: '10001 deliveries lie in the window, more than 10000 at once: recover a shorter window' }],
   ['GetWebHookDeliveryAttempts', { error: 0, message: '', result: [] }],
+  ['GetPortalLink', { error: 0, message: '', result: 'https://webhooks.example.com/portal/signin?token=abc_DEF-123' }],
+  ['GetPortalLink', { error: 4, message: 'no webhook with this id' }],
   ['GetWebHookDeliveryAttempts', {
     error: 0, message: '',
     result: [

@@ -135,6 +135,9 @@ describe('the Webservicedemo', function () {
       const recovered = await runners[language]!(await generated('RecoverWebHookDeliveries', { id, since, until: '' }, language), 'recover');
       ok(recovered);
       if (language !== 'curl') expect(recovered.stdout).to.contain('scheduled');
+      const portal = await runners[language]!(await generated('GetPortalLink', { webhookId: id, language: 'de' }, language), 'portal');
+      ok(portal);
+      expect(portal.stdout).to.contain(`${service.baseUrl}/portal/signin?token=`);
       const [before] = (await jsonClient(service.baseUrl).call('GetWebHooks', { username: account.username, password: account.password, app })).result;
       const rotated = await runners[language]!(await generated('RotateWebHookSecret', { id, keepOldMinutes: '0' }, language), 'rotate');
       ok(rotated);

@@ -4,9 +4,11 @@ import { purgeOldAttempts } from '../storage/attemptsStore.js';
 import { purgeFinishedDeliveries, purgeOldBufferedDeliveries } from '../storage/deliveriesStore.js';
 import { purgeExpiredPayloads, purgeUnreferencedEvents } from '../storage/eventsStore.js';
 import { purgeLoginFailures } from '../storage/loginFailuresStore.js';
+import { purgePortalAccess } from '../storage/portalStore.js';
 import type { BackgroundJob } from './jobSchedule.js';
 
 export interface HousekeepingOptions {
+  portalSessionMinutes: number;
   bufferRetentionDays: number;
   attemptRetentionDays: number;
   payloadRetentionDays: number;
@@ -54,6 +56,7 @@ export class Housekeeping implements BackgroundJob {
       deliveriesPurged: await repeat(() => purgeFinishedDeliveries(this.pool, ago(Math.max(attemptRetentionDays, payloadRetentionDays) * day), rowsPerStatement)),
       eventsPurged: await repeat(() => purgeUnreferencedEvents(this.pool, ago(payloadRetentionDays * day), rowsPerStatement)),
       loginFailuresPurged: await purgeLoginFailures(this.pool, ago(this.options.loginFailureWindowSeconds * 1000)),
+      portalAccessPurged: await purgePortalAccess(this.pool, now, ago(this.options.portalSessionMinutes * 60_000)),
     };
   }
 }

@@ -36,9 +36,9 @@ export function testLink(publicUrl: string, token: string): string {
   return `${publicUrl}/webhooks/test?token=${encodeURIComponent(token)}`;
 }
 
-/** Where a customer sees a webhook's deliveries: the Webservicedemo's GetWebHookDeliveries. */
-export function deliveriesLink(publicUrl: string, language: 'de' | 'en'): string {
-  return `${publicUrl}/webservicedemo?fn=GetWebHookDeliveries&lang=${language}`;
+/** A webhook's page in the portal (it asks to sign in through the platform when no session is open). */
+export function portalLink(publicUrl: string, webhookId: number): string {
+  return `${publicUrl}/portal/webhooks/${webhookId}`;
 }
 
 /**
@@ -95,7 +95,7 @@ export class NotificationService implements BackgroundJob {
         givenUp: await countGivenUpSince(this.pool, webhook.id, since),
         since,
         failuresPerDelivery: this.options.deactivateAfterFailures,
-        deliveriesUrl: deliveriesLink(this.options.publicUrl, account.language),
+        portalUrl: portalLink(this.options.publicUrl, webhook.id),
       });
     }
     if (notification.kind === 'webhook_failing') {
@@ -115,6 +115,7 @@ export class NotificationService implements BackgroundJob {
         bufferDays: this.options.bufferDays,
         testUrl: testLink(this.options.publicUrl, token),
         linkValidUntil,
+        portalUrl: portalLink(this.options.publicUrl, webhook.id),
         timeoutSeconds,
       });
     }
@@ -137,6 +138,7 @@ export class NotificationService implements BackgroundJob {
       linksValidUntil,
       reactivateUrl: reactivationLink(this.options.publicUrl, token, false),
       replayUrl: reactivationLink(this.options.publicUrl, token, true),
+      portalUrl: portalLink(this.options.publicUrl, webhook.id),
       timeoutSeconds,
     });
   }

@@ -64,6 +64,8 @@ export interface DeactivationMailData {
   linksValidUntil: Date;
   reactivateUrl: string;
   replayUrl: string;
+  /** The webhook's page in the portal. */
+  portalUrl: string;
   timeoutSeconds: number;
 }
 
@@ -80,6 +82,8 @@ export interface WarningMailData {
   bufferDays: number;
   testUrl: string;
   linkValidUntil: Date;
+  /** The webhook's page in the portal. */
+  portalUrl: string;
   timeoutSeconds: number;
 }
 
@@ -90,8 +94,8 @@ export interface GivenUpMailData {
   givenUp: number;
   since: Date | null;
   failuresPerDelivery: number;
-  /** Where the customer sees the given-up deliveries and what their server answered. */
-  deliveriesUrl: string;
+  /** The webhook's page in the portal: the given-up deliveries and what their server answered. */
+  portalUrl: string;
 }
 
 /** The system e-mails, written by a transport in the account's language. */

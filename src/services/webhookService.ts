@@ -17,6 +17,7 @@ import {
   requeueFinishedDelivery,
   requeueRecoverableDeliveries,
   resendableStatuses,
+  type DeliveryFilter,
   type DeliveryView,
 } from '../storage/deliveriesStore.js';
 import { attemptsOfDelivery, type DeliveryAttempt } from '../storage/attemptsStore.js';
@@ -155,7 +156,14 @@ export class WebhookService {
     return this.sender.send({ url: target.url, body, headers });
   }
 
-  async deliveries(accountId: number, id: number, options: { limit: number; status?: DeliveryStatus }): Promise<DeliveryView[]> {
+  /** One webhook of the account; error 4 for another account's. */
+  async get(accountId: number, id: number): Promise<WebHook> {
+    const webhook = await findWebhook(this.pool, accountId, id);
+    if (!webhook) throw webhookNotFound();
+    return webhook;
+  }
+
+  async deliveries(accountId: number, id: number, options: DeliveryFilter & { limit: number; withPayload?: boolean }): Promise<DeliveryView[]> {
     if (!(await findWebhook(this.pool, accountId, id))) throw webhookNotFound();
     return listDeliveries(this.pool, id, options);
   }

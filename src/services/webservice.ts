@@ -15,12 +15,13 @@ import {
 import type { DeliveryAttempt } from '../storage/attemptsStore.js';
 import type { DeliveryView } from '../storage/deliveriesStore.js';
 import type { Authenticator } from './authenticator.js';
+import type { PortalAccess } from './portal.js';
 import { readNewWebhook, validateEvent, type Activation, type WebhookService } from './webhookService.js';
 
 /** The legacy four, then the additions after the first release. */
 export const functionNames = [
   'CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'DeleteWebHookById', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret',
-  'ResendWebHookDelivery', 'RecoverWebHookDeliveries', 'GetWebHookDeliveryAttempts',
+  'ResendWebHookDelivery', 'RecoverWebHookDeliveries', 'GetWebHookDeliveryAttempts', 'GetPortalLink',
 ] as const;
 
 export type FunctionName = (typeof functionNames)[number];
@@ -44,7 +45,8 @@ export type Outcome =
   | { function: 'RotateWebHookSecret'; message: ''; result: WebHook }
   | { function: 'ResendWebHookDelivery'; message: ''; result: DeliveryView }
   | { function: 'RecoverWebHookDeliveries'; message: ''; result: { scheduled: number } }
-  | { function: 'GetWebHookDeliveryAttempts'; message: ''; result: DeliveryAttempt[] };
+  | { function: 'GetWebHookDeliveryAttempts'; message: ''; result: DeliveryAttempt[] }
+  | { function: 'GetPortalLink'; message: ''; result: string };
 
 /**
  * The webservice functions as the platform's callers know them: raw
@@ -55,6 +57,7 @@ export class Webservice {
   constructor(
     private readonly authenticator: Authenticator,
     private readonly webhooks: WebhookService,
+    private readonly portal: PortalAccess,
   ) {}
 
   async call(name: FunctionName, params: RawParameters, caller: Caller): Promise<Outcome> {
@@ -124,6 +127,12 @@ export class Webservice {
         const deliveryId = requiredMessageId(params, 'messageId');
         const account = await this.authenticator.authenticate(username, password, caller.address);
         return { function: name, message: '', result: await this.webhooks.attempts(account.id, id, deliveryId) };
+      }
+      case 'GetPortalLink': {
+        const webhookId = optionalText(params, 'webhookId') === undefined ? undefined : requiredId(params, 'webhookId');
+        const language = optionalChoice(params, 'language', ['de', 'en'] as const);
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: (await this.portal.createLink(account.id, webhookId, language, account.language)).url };
       }
     }
   }

@@ -86,3 +86,13 @@ export async function attemptsOfDelivery(db: Queryable, deliveryId: number): Pro
     response: row.response,
   }));
 }
+
+/** Each webhook's last attempt, for an account's overview. */
+export async function lastAttemptsOfAccount(db: Queryable, accountId: number): Promise<Map<number, { at: Date; succeeded: boolean; statusCode: number | null }>> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `select a.webhook_id, a.attempted_at, a.succeeded, a.status_code from attempts a
+     where a.id in (select max(l.id) from attempts l join webhooks w on w.id = l.webhook_id where w.account_id = ? group by l.webhook_id)`,
+    [accountId],
+  );
+  return new Map(rows.map((row) => [Number(row.webhook_id), { at: row.attempted_at, succeeded: row.succeeded === 1, statusCode: row.status_code === null ? null : Number(row.status_code) }]));
+}

@@ -122,6 +122,7 @@ export async function purgeOldBufferedDeliveries(db: Queryable, createdBefore: D
 export interface DeliveryView {
   id: number;
   event: EventName;
+  subscriber: string | null;
   occurredAt: Date;
   status: DeliveryStatus;
   attempts: number;
@@ -133,25 +134,33 @@ export interface DeliveryView {
   payload?: string | null;
 }
 
-/** A webhook's deliveries, newest event first; or the one `deliveryId` names. */
+/** Which deliveries of a webhook: of one state, one subscriber, or the one a webhook-id names. */
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  subscriber?: string;
+  deliveryId?: number;
+}
+
+/** A webhook's deliveries, newest event first. */
 export async function listDeliveries(
   db: Queryable,
   webhookId: number,
-  options: { limit: number; status?: DeliveryStatus; deliveryId?: number; withPayload?: boolean },
+  options: DeliveryFilter & { limit: number; withPayload?: boolean },
 ): Promise<DeliveryView[]> {
   const rows = await selectRows(
     db,
-    `select d.id, e.event, e.occurred_at, d.status, d.attempts, a.attempted_at, a.status_code, a.failure_class, a.error
+    `select d.id, e.event, e.subscriber, e.occurred_at, d.status, d.attempts, a.attempted_at, a.status_code, a.failure_class, a.error
        ${options.withPayload ? ', e.payload' : ''}
      from deliveries d join events e on e.id = d.event_id
      left join attempts a on a.id = (select max(last.id) from attempts last where last.delivery_id = d.id)
-     where d.webhook_id = ? ${options.status ? 'and d.status = ?' : ''} ${options.deliveryId ? 'and d.id = ?' : ''}
+     where d.webhook_id = ? ${options.status ? 'and d.status = ?' : ''} ${options.deliveryId ? 'and d.id = ?' : ''} ${options.subscriber ? 'and e.subscriber = ?' : ''}
      order by e.occurred_at desc, d.id desc limit ?`,
-    [webhookId, ...(options.status ? [options.status] : []), ...(options.deliveryId ? [options.deliveryId] : []), options.limit],
+    [webhookId, ...[options.status, options.deliveryId, options.subscriber].filter((value) => value !== undefined && value !== ''), options.limit],
   );
   return rows.map((row) => ({
     id: Number(row.id),
     event: row.event,
+    subscriber: row.subscriber ?? null,
     occurredAt: row.occurred_at,
     status: row.status,
     attempts: Number(row.attempts),

@@ -98,6 +98,8 @@ export function wireResult(outcome: Outcome): unknown {
       return outcome.result;
     case 'GetWebHookDeliveryAttempts':
       return outcome.result.map(wireAttempt);
+    case 'GetPortalLink':
+      return outcome.result;
   }
 }
 

@@ -18,10 +18,12 @@ export function formatUtc(date: Date, language: Language): string {
  * For the pages: no framing, no referrer (a reactivation URL holds its token),
  * nothing cached, and scripts only from this origin when the page has any.
  */
-export function setPageSecurityHeaders(res: Response, options: { ownScripts: boolean }): void {
+export function setPageSecurityHeaders(res: Response, options: { ownScripts: boolean; frameAncestors?: string }): void {
+  const ancestors = options.frameAncestors ?? "'none'";
   res.set({
-    'content-security-policy': `default-src 'none'; ${options.ownScripts ? "script-src 'self'; " : ''}style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-    'x-frame-options': 'DENY',
+    'content-security-policy': `default-src 'none'; ${options.ownScripts ? "script-src 'self'; " : ''}style-src 'unsafe-inline'; form-action 'self'; frame-ancestors ${ancestors}; base-uri 'none'`,
+    // The older header knows no list of origins: it is sent only where nobody may frame the page.
+    ...(options.frameAncestors ? {} : { 'x-frame-options': 'DENY' }),
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
     'cache-control': 'no-store',

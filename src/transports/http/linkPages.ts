@@ -4,8 +4,24 @@ import { failureName, hintFor } from '../failureTexts.js';
 import { escapeHtml, formatUtc } from '../html.js';
 import { inLanguage, type Language } from '../i18n.js';
 
-/** The frame of the pages behind e-mail links: no scripts, no external assets. */
-export function page(language: Language, title: string, body: string): string {
+// The portal's pages are wider and have tables, a header and notices of their own.
+const wideStyle = `main{max-width:1040px}
+header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:center;gap:8px;border-bottom:1px solid #ddd;margin:-8px 0 16px;padding-bottom:8px}
+header a,header button{font-size:14px}
+table{border-collapse:collapse;width:100%;margin:12px 0;font-size:14px}
+th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e0e0e0;vertical-align:top;word-break:break-word}
+th{background:#f4f4f4}
+input[type=text],input[type=url],input[type=datetime-local],select{font-size:16px;padding:8px;border:1px solid #767676;border-radius:4px;max-width:100%;box-sizing:border-box}
+label.field{display:block;margin:8px 0}label.field span{display:block;font-weight:bold;margin-bottom:4px}
+form.inline{display:inline}
+section{margin:24px 0}h2{font-size:18px;margin:0 0 8px}
+pre{background:#f4f4f4;padding:12px;white-space:pre-wrap;word-break:break-all;font-size:13px}
+a{color:#1a5fb4}a:focus,input:focus,select:focus{outline:3px solid #99c1f1;outline-offset:2px}
+.secret{font-family:monospace;font-size:15px;background:#e8f5e9;padding:8px;word-break:break-all}
+@media (max-width:600px){main{margin:0;border-radius:0;padding:16px}table{display:block;overflow-x:auto}}`;
+
+/** The frame of the pages behind e-mail links and of the portal: no scripts, no external assets. */
+export function page(language: Language, title: string, body: string, options: { wide?: boolean } = {}): string {
   return `<!DOCTYPE html>
 <html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
 <title>${escapeHtml(title)}</title>
@@ -22,6 +38,7 @@ label{display:block;margin:16px 0}
 button{background:#1a5fb4;color:#fff;border:0;border-radius:4px;padding:12px 20px;font-size:16px;font-weight:bold;cursor:pointer;margin:0 8px 8px 0}
 button.secondary{background:#fff;color:#1a5fb4;border:1px solid #1a5fb4}
 button:focus{outline:3px solid #99c1f1;outline-offset:2px}
+${options.wide ? wideStyle : ''}
 </style></head><body><main>
 ${body}
 </main></body></html>`;

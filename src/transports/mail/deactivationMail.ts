@@ -1,7 +1,7 @@
 import type { DeactivationMailData, RenderedMail } from '../../services/ports.js';
 import { formatUtc } from '../html.js';
 import { inLanguage } from '../i18n.js';
-import { failureFacts, renderMail } from './mailLayout.js';
+import { failureFacts, portalButton, renderMail } from './mailLayout.js';
 
 
 const texts = {
@@ -49,6 +49,7 @@ export function renderDeactivationMail(data: DeactivationMailData): RenderedMail
     links: [
       { label: t.replay(data.bufferedEvents), href: data.replayUrl, primary: true },
       { label: t.reactivate, href: data.reactivateUrl, primary: false },
+      portalButton(data.portalUrl, data.language),
     ],
     notes: [t.validity(date(data.linksValidUntil)), t.api(id)],
   });

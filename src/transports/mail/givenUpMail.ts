@@ -21,7 +21,7 @@ const texts = {
     de: 'Aufgegebene Zustellungen bleiben mit ihren Ereignissen und den Antworten Ihres Servers gespeichert und können erneut gesendet werden, sobald Ihr Server sie annimmt.',
   },
   lead: { en: 'See which ones, and what your server answered:', de: 'Welche es sind und was Ihr Server antwortete:' },
-  look: { en: 'Show the given-up deliveries', de: 'Aufgegebene Zustellungen anzeigen' },
+  look: { en: 'Show them in the portal', de: 'Im Portal anzeigen' },
   api: {
     en: (id: number) => `Through the webservice: GetWebHookDeliveries with id=${id} and status=failed lists them.`,
     de: (id: number) => `Über den Webservice: GetWebHookDeliveries mit id=${id} und status=failed listet sie auf.`,
@@ -44,7 +44,7 @@ export function renderGivenUpMail(data: GivenUpMailData): RenderedMail {
     facts: [['URL', url], [t.count, String(data.givenUp)]],
     paragraphs: [t.paragraph],
     lead: t.lead,
-    links: [{ label: t.look, href: data.deliveriesUrl, primary: true }],
+    links: [{ label: t.look, href: data.portalUrl, primary: true }],
     notes: [t.api(id), t.daily],
   });
 }

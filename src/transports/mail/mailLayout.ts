@@ -8,7 +8,13 @@ const texts = {
   lastError: { en: 'Last error', de: 'Letzter Fehler' },
   whatToDo: { en: 'What to do', de: 'Was zu tun ist' },
   signature: { en: 'Your newsletter team', de: 'Ihr Newsletter-Team' },
+  portal: { en: 'Open the webhook in the portal', de: 'Webhook im Portal öffnen' },
 };
+
+/** The link every notification about a webhook ends with, beside its own: the webhook's page in the portal. */
+export function portalButton(portalUrl: string, language: Language): MailContent['links'][number] {
+  return { label: inLanguage(texts, language).portal, href: portalUrl, primary: false };
+}
 
 /** What a system e-mail says, in the order it says it. */
 export interface MailContent {

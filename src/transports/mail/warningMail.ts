@@ -1,7 +1,7 @@
 import type { RenderedMail, WarningMailData } from '../../services/ports.js';
 import { formatUtc } from '../html.js';
 import { inLanguage } from '../i18n.js';
-import { failureFacts, renderMail } from './mailLayout.js';
+import { failureFacts, portalButton, renderMail } from './mailLayout.js';
 
 
 const texts = {
@@ -55,7 +55,7 @@ export function renderWarningMail(data: WarningMailData): RenderedMail {
     ],
     paragraphs: [t.meanwhile(data.bufferDays)],
     lead: t.lead,
-    links: [{ label: t.test, href: data.testUrl, primary: true }],
+    links: [{ label: t.test, href: data.testUrl, primary: true }, portalButton(data.portalUrl, data.language)],
     notes: [t.once, t.validity(date(data.linkValidUntil)), t.api(id)],
   });
 }

@@ -102,6 +102,7 @@ function php(call: SampleCall, values: Array<[string, Value]>): string {
     RotateWebHookSecret: 'echo "Webhook {$answer->result->id}: new signing secret {$answer->result->secret}\\n";',
     ResendWebHookDelivery: 'echo "{$answer->result->messageId} is {$answer->result->status} again, sent after the waiting events of its subscriber\\n";',
     RecoverWebHookDeliveries: 'echo "{$answer->result->scheduled} deliveries scheduled again\\n";',
+    GetPortalLink: 'echo "Open within the hour, once: {$answer->result}\\n";',
     GetWebHookDeliveryAttempts: `foreach ($answer->result->Attempt ?? [] as $attempt) {\n    echo "{$attempt->attemptedAt} " . ($attempt->statusCode ?? '-') . " {$attempt->durationMs} ms " . ($attempt->error ?? 'ok') . "\\n" . ($attempt->response ?? '') . "\\n";\n}`,
   }[call.fn];
   return `<?php
@@ -145,6 +146,7 @@ function csharp(call: SampleCall, values: Array<[string, Value]>): string {
     RotateWebHookSecret: 'Console.WriteLine("Webhook " + answer.result.id + ": new signing secret " + answer.result.secret);',
     ResendWebHookDelivery: 'Console.WriteLine(answer.result.messageId + " is " + answer.result.status + " again, sent after the waiting events of its subscriber");',
     RecoverWebHookDeliveries: 'Console.WriteLine(answer.result.scheduled + " deliveries scheduled again");',
+    GetPortalLink: 'Console.WriteLine("Open within the hour, once: " + answer.result);',
     GetWebHookDeliveryAttempts: 'foreach (Attempt attempt in answer.result ?? new Attempt[0])\n        {\n            Console.WriteLine(attempt.attemptedAt.ToString("o") + " " + (attempt.statusCodeSpecified ? attempt.statusCode.ToString() : "-") + " " + attempt.durationMs + " ms " + (attempt.error ?? "ok"));\n            Console.WriteLine(attempt.response ?? "");\n        }',
   }[call.fn];
   return `// ${call.fn} through a proxy generated from the WSDL (.NET Framework or Mono):

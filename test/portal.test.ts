@@ -1,0 +1,203 @@
+import { expect } from 'chai';
+import { readFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
+import { jsonClient } from './helpers/clients.js';
+import { TestReceiver } from './helpers/receiver.js';
+import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
+
+const screenshots = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(tmpdir(), 'screenshots-'));
+mkdirSync(screenshots, { recursive: true });
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core on the page as it is: no serious or critical violation. */
+async function expectAccessible(page: Page, what: string): Promise<void> {
+  await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(async () => {
+    const result = await (window as unknown as { axe: { run: (options: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run({ resultTypes: ['violations'] });
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`);
+  });
+  expect(violations, what).to.deep.equal([]);
+}
+
+/** The customer portal in a real browser: sign-in by link, every page and action, its safety. */
+describe('the customer portal', function () {
+  this.timeout(90_000);
+  let service: RunningService;
+  let receiver: TestReceiver;
+  let browser: Browser;
+
+  before(async () => {
+    service = await startService({ ALLOW_PRIVATE_TARGETS: '1', RETRY_SCHEDULE: '60', DEACTIVATE_AFTER_FAILURES: '2', CIRCUIT_AFTER_FAILURES: '1' });
+    receiver = await new TestReceiver().start();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await receiver.stop();
+    await service.stop();
+  });
+
+  const linkFor = async (account: TestAccount, extra: Record<string, unknown> = {}) =>
+    (await jsonClient(service.baseUrl).call('GetPortalLink', { username: account.username, password: account.password, ...extra })).result as string;
+
+  // The scripts it injects (axe) are the test's, not the page's: the page's own CSP stays as it is for everything else.
+  const context = (width: number): Promise<BrowserContext> => browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
+
+  for (const [language, width] of [['en', 1100], ['de', 375]] as const) {
+    it(`lets a customer see and fix a failing webhook (${language}, ${width} px)`, async () => {
+      const account = await makeAccount(service, { language });
+      const failing = await service.app.webhooks.create(account.id, { app: 'crm', event: 'optin_finalized', url: receiver.url(`/portal-${account.username}`) });
+      receiver.reply = () => ({ status: 422, body: '{"error": "field 3 is not a date"}' });
+      await service.app.intake.accept([{ account: account.username, event: 'optin_finalized', subscriber: 'max', payload: { subscriber_id: 'max', fields: [{ id: 3, value: 'tomorrow' }] } }]);
+      const worker = service.app.createWorker();
+      await worker.runOnce();
+      const ctx = await context(width);
+      const page = await ctx.newPage();
+      const shot = (name: string) => page.screenshot({ path: path.join(screenshots, `portal-${name}-${language}.png`), fullPage: true });
+      try {
+        const link = await linkFor(account);
+        await page.goto(link);
+        expect(new URL(page.url()).pathname, 'signed in, the token gone from the address').to.equal('/portal');
+        expect(await page.getAttribute('html', 'lang')).to.equal(language);
+        const [cookie] = await ctx.cookies();
+        expect(cookie).to.deep.include({ name: 'portal_session', httpOnly: true, sameSite: 'Lax', secure: false, path: '/portal' });
+        expect(await page.locator('tbody tr').count()).to.equal(1);
+        await shot('webhooks');
+        await expectAccessible(page, 'the list');
+
+        // The second use of the link signs nobody in.
+        const second = await (await ctx.newPage()).goto(link);
+        expect(second!.status()).to.equal(404);
+
+        // Create one, then delete it after a confirmation.
+        await page.getByLabel('Name (app)').fill('newsletter-tool');
+        await page.getByLabel(language === 'de' ? 'Ereignis' : 'Event').selectOption('optout_finalized');
+        await page.getByLabel('URL').fill(receiver.url('/created'));
+        await page.getByRole('button', { name: language === 'de' ? 'Anlegen' : 'Create' }).click();
+        expect(page.url()).to.match(/\/portal\/webhooks\/\d+$/);
+        await page.getByRole('link', { name: language === 'de' ? 'Diesen Webhook löschen' : 'Delete this webhook' }).click();
+        await expectAccessible(page, 'the confirmation');
+        await page.getByRole('button', { name: language === 'de' ? 'Löschen' : 'Delete' }).click();
+        expect(new URL(page.url()).pathname).to.equal('/portal');
+        expect((await service.app.webhooks.list(account.id, {})).map((w) => w.app)).to.deep.equal(['crm']);
+
+        // The failing webhook: its log, the failed delivery with the answer, the payload.
+        await page.getByRole('link', { name: 'crm' }).click();
+        await shot('webhook');
+        await expectAccessible(page, 'the webhook page');
+        await page.getByLabel(language === 'de' ? 'Abonnentenschlüssel' : 'Subscriber key').fill('max');
+        await page.getByRole('button', { name: language === 'de' ? 'Filtern' : 'Filter' }).click();
+        expect(await page.locator('tbody tr').count()).to.equal(1);
+        await page.locator('tbody a').first().click();
+        expect(await page.locator('pre').first().textContent()).to.equal('{"error": "field 3 is not a date"}');
+        expect(await page.locator('pre').last().textContent()).to.contain('tomorrow');
+        await shot('delivery');
+        await expectAccessible(page, 'the delivery page');
+
+        // The receiver is fixed; the webhook went down meanwhile: test, reactivate with replay.
+        await service.app.pool.query('update webhooks set active = 0, deactivated_at = utc_timestamp(3), due_at = null where id = ?', [failing.id]);
+        await service.app.pool.query("update deliveries set status = 'buffered' where webhook_id = ?", [failing.id]);
+        receiver.reply = () => ({ status: 200 });
+        await page.goto(`${service.baseUrl}/portal/webhooks/${failing.id}`);
+        await page.getByRole('button', { name: language === 'de' ? 'URL jetzt testen' : 'Test the URL now' }).click();
+        await page.waitForSelector('#test-result.ok');
+        await page.getByRole('button', { name: language === 'de' ? 'Reaktivieren' : 'Reactivate' }).click();
+        await page.waitForSelector('p.ok');
+        receiver.receipts.length = 0;
+        await worker.runOnce();
+        expect(receiver.receipts.map((r) => JSON.parse(r.body).subscriber_id)).to.deep.equal(['max']);
+
+        // Resend the delivered one; recover since yesterday finds nothing failed.
+        await page.locator('tbody a').first().click();
+        await page.getByRole('button', { name: language === 'de' ? 'Erneut senden' : 'Send it again' }).click();
+        await page.waitForSelector('p.ok');
+        receiver.receipts.length = 0;
+        await worker.runOnce();
+        expect(receiver.receipts).to.have.length(1);
+        await page.goto(`${service.baseUrl}/portal/webhooks/${failing.id}`);
+        await page.getByRole('button', { name: language === 'de' ? 'Nachholen' : 'Recover' }).click();
+        expect(await page.locator('p.ok').textContent()).to.match(/^0 /);
+
+        // A new secret, shown once.
+        const before = (await service.app.webhooks.list(account.id, {}))[0]!.secret;
+        await page.getByRole('button', { name: language === 'de' ? 'Schlüssel erneuern' : 'Rotate the secret' }).click();
+        const secret = await page.locator('#new-secret').textContent();
+        expect(secret).to.match(/^whsec_/).and.not.equal(before);
+        await shot('rotated');
+        await page.goto(`${service.baseUrl}/portal/webhooks/${failing.id}`);
+        expect(await page.locator('#new-secret').count(), 'shown once').to.equal(0);
+        expect(await page.content()).not.to.contain(secret!);
+      } finally {
+        await ctx.close();
+      }
+    });
+  }
+
+  it('keeps a session to its account, refuses a form without its CSRF token, and may not be framed', async () => {
+    const owner = await makeAccount(service);
+    const other = await makeAccount(service);
+    const foreign = await service.app.webhooks.create(other.id, { app: 'theirs', event: 'optin_finalized', url: receiver.url('/theirs') });
+    const signIn = await fetch(await linkFor(owner), { redirect: 'manual' });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const theirs = await fetch(`${service.baseUrl}/portal/webhooks/${foreign.id}`, { headers: { cookie } });
+    expect(theirs.status, "another account's webhook").to.equal(404);
+    expect(await theirs.text()).not.to.contain('theirs');
+    const forged = await fetch(`${service.baseUrl}/portal/webhooks`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ app: 'forged', event: 'optin_finalized', url: receiver.url('/forged') }),
+    });
+    expect(forged.status).to.equal(403);
+    expect((await service.app.webhooks.list(owner.id, {})).length).to.equal(0);
+    const list = await fetch(`${service.baseUrl}/portal`, { headers: { cookie } });
+    expect(list.headers.get('content-security-policy')).to.contain("frame-ancestors 'none'").and.contain("default-src 'none'");
+    expect(list.headers.get('x-frame-options')).to.equal('DENY');
+    expect(list.headers.get('referrer-policy')).to.equal('no-referrer');
+    expect((await fetch(`${service.baseUrl}/portal`)).status, 'without a session').to.equal(401);
+    // GetPortalLink names only the account's own webhooks.
+    expect((await jsonClient(service.baseUrl).call('GetPortalLink', { username: owner.username, password: owner.password, webhookId: foreign.id })).error).to.equal(4);
+    expect((await jsonClient(service.baseUrl).call('GetPortalLink', { username: owner.username, password: owner.password, language: 'fr' })).error).to.equal(3);
+  });
+
+  it('ends a session after PORTAL_SESSION_MINUTES of inactivity, and a link after PORTAL_LINK_MINUTES', async () => {
+    const { ManualClock } = await import('./helpers/service.js');
+    const clock = new ManualClock('2026-03-01T08:00:00Z');
+    const timed = await startService({ PORTAL_SESSION_MINUTES: '30', PORTAL_LINK_MINUTES: '10' }, { clock });
+    try {
+      const account = await makeAccount(timed);
+      const client = jsonClient(timed.baseUrl);
+      const link = async () => (await client.call('GetPortalLink', { username: account.username, password: account.password })).result as string;
+      const stale = await link();
+      clock.advance(11 * 60_000);
+      expect((await fetch(stale, { redirect: 'manual' })).status, 'the link expired').to.equal(404);
+      const cookie = (await fetch(await link(), { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+      clock.advance(29 * 60_000);
+      expect((await fetch(`${timed.baseUrl}/portal`, { headers: { cookie } })).status, 'used within the idle time').to.equal(200);
+      clock.advance(29 * 60_000);
+      expect((await fetch(`${timed.baseUrl}/portal`, { headers: { cookie } })).status, 'still, the use moved the idle time').to.equal(200);
+      clock.advance(31 * 60_000);
+      expect((await fetch(`${timed.baseUrl}/portal`, { headers: { cookie } })).status, 'idle too long').to.equal(401);
+    } finally {
+      await timed.stop();
+    }
+  });
+
+  it('may be framed by the origins PORTAL_FRAME_ANCESTORS names, and marks its cookie Secure under https', async () => {
+    const framed = await startService({ PORTAL_FRAME_ANCESTORS: 'https://app.example.com', PUBLIC_URL: 'https://webhooks.example.com' });
+    try {
+      const account = await makeAccount(framed);
+      const link = (await jsonClient(framed.baseUrl).call('GetPortalLink', { username: account.username, password: account.password })).result as string;
+      expect(link).to.match(/^https:\/\/webhooks\.example\.com\/portal\/signin\?token=/);
+      const signIn = await fetch(link.replace('https://webhooks.example.com', framed.baseUrl), { redirect: 'manual' });
+      expect(signIn.headers.get('set-cookie')).to.match(/; Secure$/);
+      expect(signIn.headers.get('content-security-policy')).to.contain('frame-ancestors https://app.example.com');
+      expect(signIn.headers.get('x-frame-options')).to.equal(null);
+    } finally {
+      await framed.stop();
+    }
+  });
+});
