@@ -26,8 +26,9 @@ const commands = {
   account list                     the accounts, without secrets
                                    --password-stdin reads the password from standard input (one line):
                                    on the command line, ps and the shell history would keep it`,
-  emit: `  emit --account U --event E --payload '<json>' [--subscriber S] [--occurred-at ISO]
-                                   report one event, as the platform would; prints its id`,
+  emit: `  emit --account U --event E --payload '<json>' [--subscriber S] [--occurred-at ISO] [--id ID]
+                                   report one event, as the platform would; prints its id. --id: the
+                                   platform's own id for it; the same id again stores nothing new`,
   deliveries: `  deliveries --webhook ID [--limit N] [--payloads]
                                    the recent delivery attempts of one webhook; --payloads: its recent
                                    deliveries with their payloads`,
@@ -212,13 +213,13 @@ async function main(argv: string[]): Promise<void> {
       return run(config, log, { serve: true, worker: true });
     case 'emit': {
       const { values } = parse('emit', rest, {
-        account: { type: 'string' }, event: { type: 'string' }, payload: { type: 'string' }, subscriber: { type: 'string' }, 'occurred-at': { type: 'string' },
+        account: { type: 'string' }, event: { type: 'string' }, payload: { type: 'string' }, subscriber: { type: 'string' }, 'occurred-at': { type: 'string' }, id: { type: 'string' },
       });
       const event = { account: option(values, 'account', 'emit'), event: option(values, 'event', 'emit'), payload: option(values, 'payload', 'emit') };
       const app = new Application(config, log);
       try {
-        const [accepted] = await app.intake.accept([{ ...event, subscriber: values.subscriber, occurredAt: values['occurred-at'] }]);
-        console.log(`event ${accepted!.id} stored, ${accepted!.deliveries} deliveries`);
+        const [accepted] = await app.intake.accept([{ ...event, subscriber: values.subscriber, occurredAt: values['occurred-at'], id: values.id }]);
+        console.log(accepted!.duplicate ? `event ${accepted!.id} was stored before under this id: nothing new` : `event ${accepted!.id} stored, ${accepted!.deliveries} deliveries`);
       } finally {
         await app.close();
       }

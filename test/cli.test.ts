@@ -68,6 +68,11 @@ describe('the webhooks command line', function () {
     const erased = await webhooks('erase', '--account', 'cli-shop', '--subscriber', 'sub-42');
     expect(erased.code).to.equal(0);
     expect(erased.stdout.trim()).to.equal('erased 1 events, 1 deliveries (1 not yet sent, now never), 0 attempts, 0 outbox rows; 0 stored answer texts scrubbed');
+
+    const withId = await webhooks('emit', '--account', 'cli-shop', '--event', 'optin_finalized', '--payload', '{"id": 8}', '--id', 'platform-8');
+    const eventId = /^event (\d+) stored/.exec(withId.stdout)![1];
+    const repeated = await webhooks('emit', '--account', 'cli-shop', '--event', 'optin_finalized', '--payload', '{"id": 8}', '--id', 'platform-8');
+    expect(repeated.stdout.trim()).to.equal(`event ${eventId} was stored before under this id: nothing new`);
   });
 
   it('on SIGTERM, serve finishes the SOAP call in flight before it exits', async () => {

@@ -115,4 +115,57 @@ describe('event intake', () => {
     expect(fine).to.have.length(1);
     expect(await service.app.intake.drainOutbox(), 'refused rows are not taken again').to.equal(0);
   });
+
+  it('takes an event id once: the same id again, over HTTP, in a batch, through the outbox or concurrently, is answered as accepted and stores nothing new', async () => {
+    const other = await makeAccount(service);
+    await service.app.webhooks.create(account.id, { app: 'idempotent', event: 'profilemanager_finalized', url: 'https://hooks.example.com/in' });
+    const event = { account: account.username, event: 'profilemanager_finalized', id: 'platform-4711', payload: { subscriber_id: 9 } };
+    const before = await storedEvents();
+    const first = await post(event);
+    expect(first.status).to.equal(202);
+    expect(first.answer.result).to.deep.equal({ id: first.answer.result.id, deliveries: 1 });
+    // The answer was lost; the platform sends it again.
+    const again = await post(event);
+    expect(again.status).to.equal(202);
+    expect(again.answer.result).to.deep.equal({ id: first.answer.result.id, deliveries: 1, duplicate: true });
+    const batch = await post([{ ...event, id: 'platform-4712' }, { ...event, id: 'platform-4712' }]);
+    expect(batch.answer.result[1]).to.deep.include({ id: batch.answer.result[0].id, duplicate: true });
+    const concurrent = await Promise.all(Array.from({ length: 6 }, () => post({ ...event, id: 'platform-4713' })));
+    expect(concurrent.map((c) => c.status)).to.deep.equal(Array(6).fill(202));
+    expect(new Set(concurrent.map((c) => c.answer.result.id)).size, 'one event').to.equal(1);
+    await service.app.pool.query("insert into event_outbox (account, event_id, event, payload) values (?, 'platform-4711', 'profilemanager_finalized', '{}')", [account.username]);
+    await service.app.intake.drainOutbox();
+    // Unique per account: another account may use the same id.
+    expect((await post({ ...event, account: other.username })).answer.result).not.to.have.property('duplicate');
+    expect(await storedEvents()).to.equal(before + 4);
+    const [[{ n }]] = await service.app.pool.query<any[]>("select count(*) as n from deliveries d join events e on e.id = d.event_id where e.external_id = 'platform-4711'");
+    expect(Number(n), 'one delivery, one webhook-id').to.equal(1);
+    expect((await post({ ...event, id: 'x'.repeat(256) })).answer.error).to.equal(3);
+  });
+
+  it('answers 503 with Retry-After, and the webservice error 99 "briefly unavailable", while no database answers', async () => {
+    const { freePort } = await import('./helpers/ports.js');
+    const { loadConfig } = await import('../src/config.js');
+    const { Application } = await import('../src/main.js');
+    const { silentLogger } = await import('../src/logger.js');
+    const { createServer } = await import('node:http');
+    const app = new Application(loadConfig({ DATABASE_URL: `mysql://root@127.0.0.1:${await freePort()}/gone`, INTERNAL_TOKEN: 'intake-token' }), silentLogger);
+    const server = createServer(app.httpApp());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const intake = await fetch(`${origin}/internal/events`, {
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer intake-token' },
+        body: JSON.stringify({ account: 'shop', event: 'optin_finalized', payload: {} }),
+      });
+      expect(intake.status).to.equal(503);
+      expect(intake.headers.get('retry-after')).to.equal('5');
+      const call = await fetch(`${origin}/json/getwebhooks`, { method: 'POST', body: new URLSearchParams({ username: 'shop', password: 'some-password' }) });
+      expect(await call.json()).to.deep.equal({ error: 99, message: 'the service is briefly unavailable; try again in a few seconds' });
+      expect((await fetch(`${origin}/readyz`)).status).to.equal(503);
+    } finally {
+      server.close();
+      await app.close();
+    }
+  });
 });

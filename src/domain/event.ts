@@ -11,6 +11,17 @@ export interface ReportedEvent {
   occurredAt: Date;
   /** Orders deliveries and names the data for erasure; null: the webhook's one key-less lane. */
   subscriber: string | null;
+  /** The platform's own id for the event: the same id again is the same event. Null when none was given. */
+  id: string | null;
+}
+
+/** An event's id as the platform gives it: a string (or a whole number) of at most 255 characters. */
+function readEventId(given: unknown): string | null {
+  if (!isGiven(given)) return null;
+  if (typeof given !== 'string' && !(typeof given === 'number' && Number.isSafeInteger(given))) throw invalid('id', 'must be a string');
+  const id = String(given);
+  if (id.length > 255) throw invalid('id', 'is longer than 255 characters');
+  return id;
 }
 
 export const maxSubscriberLength = 255;
@@ -110,5 +121,5 @@ export function readReportedEvent(input: unknown, now: Date, maxPayloadBytes: nu
     if (raw.occurredAt instanceof Date && Number.isNaN(raw.occurredAt.getTime())) throw invalid('occurredAt', 'is not a valid date and time');
     occurredAt = readDateTime('occurredAt', raw.occurredAt instanceof Date ? raw.occurredAt.toISOString() : String(raw.occurredAt));
   }
-  return { account: raw.account, event: raw.event, payload, occurredAt, subscriber: subscriberKeyOf(raw.subscriber, fields) };
+  return { account: raw.account, event: raw.event, payload, occurredAt, subscriber: subscriberKeyOf(raw.subscriber, fields), id: readEventId(raw.id) };
 }

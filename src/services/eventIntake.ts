@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import { readReportedEvent, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
-import { accountIdsByUsername, fanOutEvent, insertEvent } from '../storage/eventsStore.js';
+import { accountIdsByUsername, fanOutEvent, findReportedEvent, insertEvent } from '../storage/eventsStore.js';
 import { anyOutboxRowWaiting, claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
 import { leaseWebhooks, newLease, selectForDirectDelivery, touchWebhooksForEvent, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
 
@@ -15,6 +15,8 @@ export interface IntakeOptions {
 export interface AcceptedEvent {
   id: number;
   deliveries: number;
+  /** The platform reported this id before: nothing new was stored or sent. */
+  duplicate?: true;
 }
 
 /**
@@ -130,7 +132,8 @@ export class EventIntake {
       for (const row of rows) {
         let event: ReportedEvent;
         try {
-          event = readReportedEvent({ account: row.account, event: row.event, subscriber: row.subscriber, payload: row.payload, occurredAt: row.occurredAt ?? undefined }, now, this.options.maxPayloadBytes);
+          const reported = { account: row.account, id: row.eventId, event: row.event, subscriber: row.subscriber, payload: row.payload, occurredAt: row.occurredAt ?? undefined };
+          event = readReportedEvent(reported, now, this.options.maxPayloadBytes);
           if (!accounts.has(event.account)) throw new ApiError(ErrorCode.invalidParameter, "parameter 'account' names no account");
         } catch (error) {
           // Whatever is wrong with one row is that row's reason; the rows behind it go on.
@@ -177,7 +180,11 @@ export class EventIntake {
   }
 
   private async store(tx: PoolConnection, event: ReportedEvent, accountId: number, now: Date, stored: Map<string, { accountId: number; event: string }>): Promise<AcceptedEvent> {
-    const record = { accountId, event: event.event, subscriber: event.subscriber, payload: event.payload, occurredAt: event.occurredAt };
+    if (event.id !== null) {
+      const known = await findReportedEvent(tx, accountId, event.id);
+      if (known) return { ...known, duplicate: true };
+    }
+    const record = { accountId, externalId: event.id, event: event.event, subscriber: event.subscriber, payload: event.payload, occurredAt: event.occurredAt };
     const bufferSince = new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000);
     // Webhook rows first, deliveries second: the worker, activation and
     // deletion lock in the same order, so none of them deadlock with intake.

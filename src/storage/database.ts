@@ -87,3 +87,16 @@ export function run<T extends RowDataPacket[] | ResultSetHeader>(db: Queryable, 
 export function selectRows(db: Queryable, sql: string, values: unknown[]): Promise<RowDataPacket[]> {
   return run<RowDataPacket[]>(db, sql, values);
 }
+
+// No database to talk to right now (down, restarting, a Galera node that lost
+// its cluster answers 1047): the caller should try again shortly, not be told
+// of an internal error.
+const unavailableCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_CON_COUNT_ERROR',
+]);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const failure = error as { code?: string; errno?: number; fatal?: boolean } | undefined;
+  return Boolean(failure && (unavailableCodes.has(failure.code ?? '') || failure.errno === 1047 || failure.errno === 2013));
+}

@@ -3,6 +3,7 @@ import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
 
 export interface StoredEvent {
   accountId: number;
+  externalId: string | null;
   event: EventName;
   subscriber: string | null;
   payload: string;
@@ -17,10 +18,24 @@ export async function accountIdsByUsername(db: Queryable, usernames: string[]): 
 
 export async function insertEvent(db: Queryable, event: StoredEvent, now: Date): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
-    'insert into events (account_id, event, subscriber, payload, payload_bytes, occurred_at, received_at) values (?, ?, ?, ?, ?, ?, ?)',
-    [event.accountId, event.event, event.subscriber, event.payload, Buffer.byteLength(event.payload), event.occurredAt, now],
+    'insert into events (account_id, external_id, event, subscriber, payload, payload_bytes, occurred_at, received_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
+    [event.accountId, event.externalId, event.event, event.subscriber, event.payload, Buffer.byteLength(event.payload), event.occurredAt, now],
   );
   return result.insertId;
+}
+
+/**
+ * The event an account already reported under this id, with how many
+ * deliveries it made. A locking read: a concurrent intake of the same id
+ * waits for this one (or deadlocks with it and is retried whole), so one of
+ * them stores it.
+ */
+export async function findReportedEvent(tx: Queryable, accountId: number, externalId: string): Promise<{ id: number; deliveries: number } | undefined> {
+  const [rows] = await tx.query<RowDataPacket[]>(
+    'select e.id, (select count(*) from deliveries d where d.event_id = e.id) as deliveries from events e where e.account_id = ? and e.external_id = ? lock in share mode',
+    [accountId, externalId],
+  );
+  return rows[0] ? { id: Number(rows[0].id), deliveries: Number(rows[0].deliveries) } : undefined;
 }
 
 /**

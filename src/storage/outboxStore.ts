@@ -3,6 +3,7 @@ import type { Queryable, RowDataPacket } from './database.js';
 export interface OutboxRow {
   id: number;
   account: string;
+  eventId: string | null;
   event: string;
   subscriber: string | null;
   payload: string;
@@ -18,11 +19,13 @@ export async function anyOutboxRowWaiting(db: Queryable): Promise<boolean> {
 /** The oldest waiting rows, locked for this transaction; other workers skip them. */
 export async function claimOutboxRows(db: Queryable, limit: number): Promise<OutboxRow[]> {
   const [rows] = await db.query<RowDataPacket[]>(
-    `select o.id, o.account, o.event, o.subscriber, o.payload, o.occurred_at from event_outbox o
+    `select o.id, o.account, o.event_id, o.event, o.subscriber, o.payload, o.occurred_at from event_outbox o
      where o.refused_reason is null order by o.id limit ? for update skip locked`,
     [limit],
   );
-  return rows.map((row) => ({ id: Number(row.id), account: row.account, event: row.event, subscriber: row.subscriber, payload: row.payload, occurredAt: row.occurred_at }));
+  return rows.map((row) => ({
+    id: Number(row.id), account: row.account, eventId: row.event_id ?? null, event: row.event, subscriber: row.subscriber, payload: row.payload, occurredAt: row.occurred_at,
+  }));
 }
 
 export async function deleteOutboxRows(db: Queryable, ids: number[]): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { isDatabaseUnavailable } from '../storage/database.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import type { WebHook } from '../domain/webhook.js';
 import type { AttemptOutcome } from '../domain/delivery.js';
@@ -103,9 +104,15 @@ export function wireResult(outcome: Outcome): unknown {
   }
 }
 
+export const brieflyUnavailable = 'the service is briefly unavailable; try again in a few seconds';
+
 /** Domain errors keep their code and message; anything else is 99, detail only in the log. */
 export function errorAnswer(error: unknown, log: Logger, context: Record<string, unknown>): Answer {
   if (error instanceof ApiError) return { error: error.code, message: error.message };
+  if (isDatabaseUnavailable(error)) {
+    log.warn({ ...context, code: (error as { code?: string }).code }, 'database unavailable');
+    return { error: ErrorCode.internal, message: brieflyUnavailable };
+  }
   log.error({ ...context, err: error }, 'internal error in webservice call');
   return { error: ErrorCode.internal, message: 'internal error' };
 }

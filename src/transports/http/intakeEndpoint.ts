@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../logger.js';
 import type { EventIntake } from '../../services/eventIntake.js';
 import type { SubscriberErasure } from '../../services/subscriberErasure.js';
-import { errorAnswer } from '../answer.js';
+import { brieflyUnavailable, errorAnswer } from '../answer.js';
 import { internalCaller } from './internalCaller.js';
 
 /**
@@ -20,6 +20,8 @@ export function intakeEndpoint(
   const guarded = [express.json({ limit: options.maxRequestBytes, strict: false }), internalCaller(options.internalToken)];
   const refused = (res: Response, error: unknown, transport: string) => {
     const answer = errorAnswer(error, log, { transport });
+    // No database right now: the platform retries after a few seconds, and nothing was stored.
+    if (answer.message === brieflyUnavailable) return void res.status(503).set('retry-after', '5').json(answer);
     res.status(answer.error === 99 ? 500 : 422).json(answer);
   };
 
