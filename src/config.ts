@@ -105,14 +105,16 @@ function absoluteUrl(name: string, raw: string): string {
 
 function databaseUrl(raw: string | undefined): string {
   const text = raw || 'mysql://root@127.0.0.1:3306/webhooks';
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(`DATABASE_URL must look like mysql://user:password@host:3306/database`);
-  }
-  if (url.protocol !== 'mysql:' || url.pathname.length < 2) {
-    throw new ConfigError(`DATABASE_URL must look like mysql://user:password@host:3306/database (scheme mysql, with a database name)`);
+  const shape = 'DATABASE_URL must look like mysql://user:password@host:3306/database, or with several nodes mysql://user:password@h1:3306,h2:3306,h3:3306/database';
+  // Several hosts, comma-separated, are several nodes of one cluster; the URL parser takes one.
+  const match = /^mysql:\/\/(?:[^@/]*@)?([^/?#]+)\/[^/?#]+/.exec(text);
+  if (!match) throw new ConfigError(`${shape} (scheme mysql, with a database name)`);
+  for (const host of match[1]!.split(',')) {
+    try {
+      if (!new URL(`mysql://${host}`).hostname) throw new Error('no host');
+    } catch {
+      throw new ConfigError(`${shape}; "${host}" is not a host[:port]`);
+    }
   }
   return text;
 }

@@ -120,7 +120,7 @@ describe('the webhooks command line', function () {
     const { stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], {
       env: { ...process.env, DATABASE_URL: 'postgres://nope' },
     }).catch((error) => error);
-    expect(stderr.trim()).to.equal('webhooks: DATABASE_URL must look like mysql://user:password@host:3306/database (scheme mysql, with a database name)');
+    expect(stderr.trim()).to.equal('webhooks: DATABASE_URL must look like mysql://user:password@host:3306/database, or with several nodes mysql://user:password@h1:3306,h2:3306,h3:3306/database (scheme mysql, with a database name)');
   });
 
   it('refuses settings that cannot work together, with one line naming them and what would work', async () => {

@@ -3,8 +3,9 @@
 # real ones from Debian: php-cli + php-soap (legacy SOAP clients), chromium
 # (the pages, through playwright-core), mono-devel (the C# sample), python3-zeep
 # (the Python sample), curl (the curl sample), nginx and openssl (the shipped
-# nginx.conf). Missing packages are installed when this runs as root on a
-# machine with apt; otherwise it stops with the exact command to run.
+# nginx.conf), galera-4 and rsync (a Galera cluster of three local nodes).
+# Missing packages are installed when this runs as root on a machine with apt;
+# otherwise it stops with the exact command to run.
 set -euo pipefail
 
 missing=()
@@ -15,6 +16,9 @@ php -m 2>/dev/null | grep -qx soap || missing+=(php-cli php-soap php-xml)
 command -v curl >/dev/null || missing+=(curl)
 command -v nginx >/dev/null || missing+=(nginx)
 command -v openssl >/dev/null || missing+=(openssl)
+# A three-node MariaDB Galera cluster for test/galera.test.ts (state transfers by rsync).
+[ -f /usr/lib/galera/libgalera_smm.so ] || missing+=(galera-4)
+command -v rsync >/dev/null || missing+=(rsync)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

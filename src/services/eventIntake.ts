@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import { readReportedEvent, type ReportedEvent } from '../domain/event.js';
-import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
+import { inTransaction, RetryTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import { accountIdsByUsername, fanOutEvent, findReportedEvent, insertEvent } from '../storage/eventsStore.js';
 import { anyOutboxRowWaiting, claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
 import { leaseWebhooks, newLease, selectForDirectDelivery, touchWebhooksForEvent, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
@@ -189,7 +189,11 @@ export class EventIntake {
     // Webhook rows first, deliveries second: the worker, activation and
     // deletion lock in the same order, so none of them deadlock with intake.
     await touchWebhooksForEvent(tx, record, bufferSince, now);
-    const id = await insertEvent(tx, record, now);
+    const id = await insertEvent(tx, record, now).catch((error: { code?: string; message?: string }) => {
+      // On a cluster another node's intake of the same id can commit between the look-up and here: from the start, the look-up finds it.
+      if (error.code === 'ER_DUP_ENTRY' && error.message?.includes('uq_events_external_id')) throw new RetryTransaction('the same event id was stored meanwhile');
+      throw error;
+    });
     const deliveries = await fanOutEvent(tx, id, record, bufferSince, now);
     if (deliveries > 0) stored.set(`${accountId}\u0000${event.event}`, { accountId, event: event.event });
     return { id, deliveries };

@@ -1,4 +1,5 @@
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import { FailoverPool, type DatabaseNode } from './nodeFailover.js';
 
 export type { Pool, PoolConnection, ResultSetHeader, RowDataPacket };
 
@@ -6,15 +7,28 @@ export type { Pool, PoolConnection, ResultSetHeader, RowDataPacket };
 export type Queryable = Pool | PoolConnection;
 
 export interface DatabaseTarget {
+  /** The options of the first node; with several nodes, `nodes` lists them all in order. */
   connection: mysql.ConnectionOptions;
   database: string;
+  nodes: DatabaseNode[];
 }
 
-/** Splits DATABASE_URL into server options and the database name. */
+// mysql://user:password@h1:3306,h2:3306,h3:3306/db: the WHATWG URL parser takes
+// one host, so the list is read here and the URL parsed with its first host.
+const hostList = /^(mysql:\/\/(?:[^@/]*@)?)([^/?#]+)(.*)$/;
+
+/** Splits DATABASE_URL into server options, the database name, and the list of nodes. */
 export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
-  const url = new URL(databaseUrl);
+  const [, scheme = '', hosts = '', rest = ''] = hostList.exec(databaseUrl) ?? [];
+  const listed = hosts.split(',');
+  const url = new URL(listed.length > 1 ? `${scheme}${listed[0]}${rest}` : databaseUrl);
+  const nodes = listed.map((entry) => {
+    const node = new URL(`mysql://${entry}`);
+    return { host: node.hostname.replace(/^\[(.*)\]$/, '$1'), port: node.port ? Number(node.port) : 3306 };
+  });
   return {
     database: decodeURIComponent(url.pathname.slice(1)),
+    nodes,
     connection: {
       host: url.hostname,
       port: url.port ? Number(url.port) : 3306,
@@ -32,28 +46,37 @@ export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
   };
 }
 
+/**
+ * The process's pool. With several nodes in DATABASE_URL (a Galera cluster),
+ * one node at a time, moving on when it stops being usable (FailoverPool).
+ */
 export function createPool(databaseUrl: string, connectionLimit = 10): Pool {
   const target = parseDatabaseUrl(databaseUrl);
-  const pool = mysql.createPool({
-    ...target.connection,
-    database: target.database,
-    connectionLimit,
-    enableKeepAlive: true,
-  });
-  // READ COMMITTED: claims and fan-out must see rows committed by other
-  // processes a moment ago, and gap locks would only slow concurrent intake.
-  pool.on('connection', (connection) => {
-    connection.query("set session time_zone = '+00:00'");
-    connection.query('set session transaction isolation level read committed');
-  });
-  return pool;
+  const nodePool = (node: DatabaseNode) => {
+    const pool = mysql.createPool({ ...target.connection, ...node, database: target.database, connectionLimit, enableKeepAlive: true });
+    // READ COMMITTED: claims and fan-out must see rows committed by other
+    // processes a moment ago, and gap locks would only slow concurrent intake.
+    // wsrep_sync_wait: on a Galera node, a read waits until the node has applied
+    // what other nodes committed before it, so no process reads stale rows.
+    pool.on('connection', (connection) => {
+      connection.query("set session time_zone = '+00:00'");
+      connection.query('set session transaction isolation level read committed');
+      if (target.nodes.length > 1) connection.query('set session wsrep_sync_wait = 1');
+    });
+    return pool;
+  };
+  if (target.nodes.length === 1) return nodePool(target.nodes[0]!);
+  return new FailoverPool(target.nodes, target.connection, nodePool) as unknown as Pool;
 }
 
 // Deadlocks and lock wait timeouts undo the whole transaction; running it again is safe.
 const retryableErrors = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 const maxTries = 3;
 
-/** Runs work in a transaction, committed if it returns, rolled back if it throws; retried after a deadlock. */
+/** Thrown by work that found the database changed under it in a way that a run from the start resolves. */
+export class RetryTransaction extends Error {}
+
+/** Runs work in a transaction, committed if it returns, rolled back if it throws; retried after a deadlock (on Galera also a certification conflict). */
 export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     const connection = await pool.getConnection();
@@ -64,7 +87,7 @@ export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnec
       return result;
     } catch (error) {
       await connection.rollback().catch(() => undefined);
-      if (attempt >= maxTries || !retryableErrors.has((error as { code?: string }).code ?? '')) throw error;
+      if (attempt >= maxTries || !(error instanceof RetryTransaction || retryableErrors.has((error as { code?: string }).code ?? ''))) throw error;
     } finally {
       connection.release();
     }

@@ -2,7 +2,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { parseDatabaseUrl } from './database.js';
+import { probeNode, type DatabaseNode } from './nodeFailover.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // src/storage when run from source, dist/src/storage when compiled
@@ -18,21 +21,66 @@ export async function listMigrations(directory = sqlDirectory): Promise<Migratio
   return names.map((file) => ({ version: file.slice(0, 3), file }));
 }
 
+// A migrator holds the lock this long; a dead one blocks the next for at most that.
+const lockSeconds = 300;
+const waitForLockMs = 60_000;
+
+/**
+ * The migration lock: a row, so that it holds across every node of a Galera
+ * cluster (GET_LOCK locks one node only), with an expiry, so that a migrator
+ * that died cannot block the next for ever. Two nodes taking it at once
+ * conflict at commit (1213) and one of them tries again.
+ */
+async function takeMigrationLock(connection: mysql.Connection, holder: string): Promise<void> {
+  await connection.query(
+    `create table if not exists schema_lock (
+       name varchar(64) not null primary key,
+       holder varchar(64) not null,
+       expires_at datetime(3) not null
+     ) engine=InnoDB`,
+  );
+  const deadline = Date.now() + waitForLockMs;
+  for (;;) {
+    try {
+      // Left to right: the holder changes only where the lock expired; the expiry moves only for its holder.
+      await connection.query(
+        `insert into schema_lock (name, holder, expires_at) values ('migrate', ?, utc_timestamp(3) + interval ? second)
+         on duplicate key update holder = if(expires_at < utc_timestamp(3), values(holder), holder),
+                                 expires_at = if(holder = values(holder), values(expires_at), expires_at)`,
+        [holder, lockSeconds],
+      );
+      const [rows] = await connection.query<mysql.RowDataPacket[]>("select holder from schema_lock where name = 'migrate'");
+      if (rows[0]?.holder === holder) return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ER_LOCK_DEADLOCK') throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`another migration holds the lock for more than ${waitForLockMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 300));
+  }
+}
+
+/** The first node of DATABASE_URL that is usable (on a cluster: ready and synced). */
+async function firstUsableNode(target: ReturnType<typeof parseDatabaseUrl>): Promise<DatabaseNode> {
+  if (target.nodes.length === 1) return target.nodes[0]!;
+  for (const node of target.nodes) if (await probeNode({ ...target.connection, ...node })) return node;
+  throw new Error('no database node is usable');
+}
+
 /**
  * Creates the database if missing and applies every sql/NNN_*.sql not yet applied.
- * MySQL commits DDL on its own, so two migrators are kept apart by GET_LOCK, not
+ * MySQL commits DDL on its own, so two migrators are kept apart by a lock row, not
  * by a transaction. Returns the files applied by this call.
  */
 export async function migrate(databaseUrl: string, directory = sqlDirectory): Promise<string[]> {
   const target = parseDatabaseUrl(databaseUrl);
-  const connection = await mysql.createConnection({ ...target.connection, multipleStatements: true });
+  const connection = await mysql.createConnection({ ...target.connection, ...(await firstUsableNode(target)), multipleStatements: true });
   const applied: string[] = [];
+  const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   try {
     await connection.query("set session time_zone = '+00:00'");
     await connection.query('create database if not exists ?? character set utf8mb4 collate utf8mb4_unicode_ci', [target.database]);
     await connection.query('use ??', [target.database]);
-    const [lockRows] = await connection.query<mysql.RowDataPacket[]>("select get_lock(concat(database(), '.migrate'), 60) as got");
-    if (lockRows[0]?.got !== 1) throw new Error('another migration holds the lock for more than 60 s');
+    await takeMigrationLock(connection, holder);
     try {
       await connection.query(
         `create table if not exists schema_migrations (
@@ -54,7 +102,7 @@ export async function migrate(databaseUrl: string, directory = sqlDirectory): Pr
         applied.push(migration.file);
       }
     } finally {
-      await connection.query("select release_lock(concat(database(), '.migrate'))");
+      await connection.query("delete from schema_lock where name = 'migrate' and holder = ?", [holder]);
     }
   } finally {
     await connection.end();

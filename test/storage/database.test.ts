@@ -11,4 +11,12 @@ describe('DATABASE_URL', () => {
     expect(socket.connection.socketPath).to.equal('/run/mysqld/mysqld.sock');
     expect(socket.database).to.equal('webhooks');
   });
+
+  it('lists several nodes of a cluster, in their order', () => {
+    const cluster = parseDatabaseUrl('mysql://app:pw@h1:3306,h2,[::1]:3308/webhooks');
+    expect(cluster.nodes).to.deep.equal([{ host: 'h1', port: 3306 }, { host: 'h2', port: 3306 }, { host: '::1', port: 3308 }]);
+    expect(cluster.database).to.equal('webhooks');
+    expect(cluster.connection).to.include({ user: 'app', password: 'pw' });
+    expect(parseDatabaseUrl('mysql://root@127.0.0.1:3306/webhooks').nodes).to.deep.equal([{ host: '127.0.0.1', port: 3306 }]);
+  });
 });

@@ -1,0 +1,179 @@
+import mysql, { type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
+
+export interface DatabaseNode {
+  host: string;
+  port: number;
+}
+
+// How long a probe may take, how often a process looks whether a node earlier
+// in its list is usable again (processes given the same list then agree on one).
+const probeTimeoutMs = 2000;
+const recheckEarlierMs = 5000;
+
+/** The node answers, and if it is a Galera node, it says it is ready, synced and in the primary component. */
+export async function probeNode(options: mysql.ConnectionOptions): Promise<boolean> {
+  let connection: mysql.Connection | undefined;
+  try {
+    connection = await mysql.createConnection({ ...options, connectTimeout: probeTimeoutMs });
+    const [rows] = await connection.query<RowDataPacket[]>(
+      "show global status where variable_name in ('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_status')",
+    );
+    if (rows.length === 0) return true; // not a Galera node: answering is usable
+    const status = Object.fromEntries(rows.map((row) => [String(row.Variable_name).toLowerCase(), String(row.Value)]));
+    return status.wsrep_ready === 'ON' && status.wsrep_local_state_comment === 'Synced' && status.wsrep_cluster_status === 'Primary';
+  } catch {
+    return false;
+  } finally {
+    await connection?.end().catch(() => undefined);
+  }
+}
+
+class NoNodeUsable extends Error {
+  readonly code = 'ECONNREFUSED';
+  constructor(nodes: DatabaseNode[]) {
+    super(`no database node is usable (${nodes.map((n) => `${n.host}:${n.port}`).join(', ')})`);
+  }
+}
+
+/**
+ * A pool over several database nodes (a Galera cluster): one node at a time,
+ * the first in the list that is usable; when a statement finds the node gone
+ * (or not ready: 1047), the pool moves to the next usable one, and it moves
+ * back to an earlier node once that is usable again, so that processes given
+ * the same list use the same node. The failed statement still fails (its
+ * caller retries: intake answers 503, a worker its next poll); nothing is
+ * re-run behind the caller's back, since a write whose commit was lost may
+ * or may not have happened.
+ */
+export class FailoverPool {
+  private current: { index: number; pool: Pool } | undefined;
+  private choosing: Promise<{ index: number; pool: Pool }> | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private ended = false;
+
+  constructor(
+    private readonly nodes: DatabaseNode[],
+    private readonly options: mysql.ConnectionOptions,
+    private readonly makePool: (node: DatabaseNode) => Pool,
+  ) {
+    this.timer = setInterval(() => void this.preferEarlier().catch(() => undefined), recheckEarlierMs);
+    this.timer.unref();
+  }
+
+  /** The node in use now, for /readyz and the logs. */
+  get node(): DatabaseNode | undefined {
+    return this.current && this.nodes[this.current.index];
+  }
+
+  query(...args: unknown[]): Promise<unknown> {
+    return this.use((pool) => (pool.query as (...a: unknown[]) => Promise<unknown>)(...args));
+  }
+
+  execute(...args: unknown[]): Promise<unknown> {
+    return this.use((pool) => (pool.execute as (...a: unknown[]) => Promise<unknown>)(...args));
+  }
+
+  getConnection(): Promise<PoolConnection> {
+    return this.use((pool) => pool.getConnection()).then((connection) => this.watched(connection));
+  }
+
+  /** mysql2's callback pool, for the hot paths' run(): its failures move the pool on as well. */
+  get pool(): { query(sql: string, values: unknown[], done: (error: Error | null, result: unknown) => void): void } {
+    return {
+      query: (sql, values, done) => {
+        this.ready().then(
+          ({ index, pool }) => (pool as unknown as { pool: { query: (s: string, v: unknown[], d: (e: Error | null, r: unknown) => void) => void } }).pool.query(sql, values, (error, result) => {
+            if (error && isNodeGone(error)) this.leave(index);
+            done(error, result);
+          }),
+          (error: Error) => done(error, undefined),
+        );
+      },
+    };
+  }
+
+  on(): this {
+    return this;
+  }
+
+  async end(): Promise<void> {
+    this.ended = true;
+    clearInterval(this.timer);
+    const current = this.current;
+    this.current = undefined;
+    await current?.pool.end().catch(() => undefined);
+  }
+
+  private async use<T>(work: (pool: Pool) => Promise<T>): Promise<T> {
+    const { index, pool } = await this.ready();
+    try {
+      return await work(pool);
+    } catch (error) {
+      if (isNodeGone(error)) this.leave(index);
+      throw error;
+    }
+  }
+
+  /** A transaction's connection: a statement that finds the node gone moves the pool on too. */
+  private watched(connection: PoolConnection): PoolConnection {
+    const index = this.current?.index;
+    const query = connection.query.bind(connection) as (...a: unknown[]) => Promise<unknown>;
+    (connection as unknown as { query: (...a: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) =>
+      query(...args).catch((error: unknown) => {
+        if (index !== undefined && isNodeGone(error)) this.leave(index);
+        throw error;
+      });
+    return connection;
+  }
+
+  private ready(): Promise<{ index: number; pool: Pool }> {
+    if (this.current) return Promise.resolve(this.current);
+    this.choosing ??= this.choose(0).finally(() => (this.choosing = undefined));
+    return this.choosing;
+  }
+
+  /** The first usable node from `from` on (then from the start), as the current one. */
+  private async choose(from: number): Promise<{ index: number; pool: Pool }> {
+    for (let step = 0; step < this.nodes.length; step += 1) {
+      const index = (from + step) % this.nodes.length;
+      if (await probeNode({ ...this.options, ...this.nodes[index] })) return this.switchTo(index);
+    }
+    throw new NoNodeUsable(this.nodes);
+  }
+
+  private switchTo(index: number): { index: number; pool: Pool } {
+    const previous = this.current;
+    this.current = { index, pool: this.makePool(this.nodes[index]!) };
+    // Statements still running on the old node finish or fail there.
+    if (previous) void previous.pool.end().catch(() => undefined);
+    return this.current;
+  }
+
+  /** The node at `index` failed a statement: the next statement goes to the next usable node. */
+  private leave(index: number): void {
+    if (this.current?.index !== index || this.ended) return;
+    const previous = this.current;
+    this.current = undefined;
+    void previous.pool.end().catch(() => undefined);
+    this.choosing ??= this.choose((index + 1) % this.nodes.length).finally(() => (this.choosing = undefined));
+    this.choosing.catch(() => undefined);
+  }
+
+  /** Back to a node earlier in the list once it is usable again. */
+  private async preferEarlier(): Promise<void> {
+    const current = this.current;
+    if (!current || current.index === 0 || this.choosing) return;
+    for (let index = 0; index < current.index; index += 1) {
+      if (await probeNode({ ...this.options, ...this.nodes[index] })) {
+        if (this.current === current) this.switchTo(index);
+        return;
+      }
+    }
+  }
+}
+
+/** The node is gone or not usable: connection errors, or a Galera node outside the primary component (1047). */
+function isNodeGone(error: unknown): boolean {
+  const failure = error as { code?: string; errno?: number; fatal?: boolean };
+  return failure?.errno === 1047 || failure?.fatal === true || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST'].includes(failure?.code ?? '');
+}

@@ -1,0 +1,153 @@
+import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
+import { Application } from '../src/main.js';
+import { createAccount } from '../src/services/accounts.js';
+import { createPool } from '../src/storage/database.js';
+import { migrate } from '../src/storage/migrator.js';
+import type { FailoverPool } from '../src/storage/nodeFailover.js';
+import { startGalera, type GaleraCluster } from './helpers/galera.js';
+import { TestReceiver } from './helpers/receiver.js';
+
+/** MariaDB Galera Cluster: three real nodes on this machine, one cluster for every test here. */
+describe('on a Galera cluster', function () {
+  this.timeout(180_000);
+  let cluster: GaleraCluster;
+  let receiver: TestReceiver;
+  let databases = 0;
+  const database = () => `webhooks_galera_${process.pid}_${(databases += 1)}`;
+
+  before(async () => {
+    cluster = await startGalera();
+    receiver = await new TestReceiver().start();
+  });
+  after(async () => {
+    await receiver?.stop();
+    await cluster?.stop();
+  });
+
+  async function serve(url: string, env: Record<string, string> = {}): Promise<{ app: Application; origin: string; server: Server }> {
+    const app = new Application(loadConfig({ DATABASE_URL: url, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: 'galera', POLL_INTERVAL_MS: '50', LEASE_SECONDS: '6', DELIVERY_TIMEOUT_MS: '2000', ...env }), silentLogger);
+    const server = createServer(app.httpApp());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { app, server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+
+  it('runs two migrators started at once against different nodes one after the other: every migration applied once', async () => {
+    const name = database();
+    const [first, second] = await Promise.all([migrate(cluster.url(name, [0])), migrate(cluster.url(name, [1]))]);
+    expect([first.length, second.length].sort((a, b) => a - b)[0], 'one found nothing left to do').to.equal(0);
+    const pool = createPool(cluster.url(name, [2]));
+    try {
+      const [rows] = await pool.query<any[]>('select version, count(*) as n from schema_migrations group by version having n > 1');
+      expect(rows).to.deep.equal([]);
+      const [all] = await pool.query<any[]>('select count(*) as n from schema_migrations');
+      expect(Number(all[0].n)).to.equal(first.length + second.length);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('takes an event id once, also when two processes on different nodes get it at the same moment', async () => {
+    const name = database();
+    await migrate(cluster.url(name));
+    const a = await serve(cluster.url(name, [0, 1, 2]));
+    const b = await serve(cluster.url(name, [1, 0, 2]));
+    try {
+      await createAccount(a.app.pool, a.app.clock, { username: 'shop', password: 'galera-password', email: 'shop@example.com', language: 'en' });
+      const event = { account: 'shop', event: 'optin_finalized', id: 'platform-1', payload: { n: 1 } };
+      const post = (origin: string) => fetch(`${origin}/internal/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer galera' }, body: JSON.stringify(event) });
+      const answers = await Promise.all([post(a.origin), post(b.origin), post(a.origin), post(b.origin)]);
+      expect(answers.map((r) => r.status)).to.deep.equal([202, 202, 202, 202]);
+      const [rows] = await a.app.pool.query<any[]>("select count(*) as n from events where external_id = 'platform-1'");
+      expect(Number(rows[0].n)).to.equal(1);
+    } finally {
+      for (const s of [a, b]) {
+        s.server.close();
+        await s.app.close();
+      }
+    }
+  });
+
+  it('leaves a node that lost the cluster (it answers 1047) for a usable one, and comes back to it once it has rejoined', async () => {
+    const name = database();
+    await migrate(cluster.url(name));
+    const pool = createPool(cluster.url(name, [0, 1, 2]));
+    const failover = pool as unknown as FailoverPool;
+    try {
+      await pool.query('select count(*) from schema_migrations');
+      expect(failover.node?.port).to.equal(cluster.ports[0]);
+      await cluster.isolate(0, true);
+      const error = await pool.query('select count(*) from schema_migrations').then(() => undefined, (e: { errno?: number; code?: string }) => e);
+      expect(error?.errno === 1047 || typeof error?.code === 'string', 'the isolated node refuses, and the pool moves on').to.equal(true);
+      await pool.query('select count(*) from schema_migrations');
+      expect(failover.node?.port).to.equal(cluster.ports[1]);
+      await cluster.isolate(0, false);
+      const deadline = Date.now() + 20_000;
+      while (failover.node?.port !== cluster.ports[0] && Date.now() < deadline) {
+        await pool.query('select 1');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(failover.node?.port, 'back on the first node of its list').to.equal(cluster.ports[0]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('loses no accepted event when the writer node dies mid-stream: serve and two workers on different nodes, refusals only 503 with Retry-After', async () => {
+    const name = database();
+    await migrate(cluster.url(name));
+    const api = await serve(cluster.url(name, [0, 1, 2]));
+    const other = await serve(cluster.url(name, [1, 0, 2]));
+    const workers = [api.app.createWorker(), other.app.createWorker()];
+    try {
+      const accountId = await createAccount(api.app.pool, api.app.clock, { username: 'shop', password: 'galera-password', email: 'shop@example.com', language: 'en' });
+      for (let w = 0; w < 3; w += 1) await api.app.webhooks.create(accountId, { app: `w${w}`, event: 'optin_finalized', url: receiver.url(`/galera/w${w}`) });
+      receiver.receipts.length = 0;
+      workers.forEach((worker) => worker.start());
+      const refusals: number[] = [];
+      const accepted = new Set<number>();
+      // The platform's client: each event with its own id, sent until accepted, as long as the answer says to retry.
+      const send = async (n: number) => {
+        for (let tries = 0; tries < 60; tries += 1) {
+          const response = await fetch(`${api.origin}/internal/events`, {
+            method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer galera' },
+            body: JSON.stringify({ account: 'shop', event: 'optin_finalized', id: `platform-${n}`, subscriber: `s${n % 7}`, payload: { n } }),
+          }).catch(() => undefined);
+          if (response?.status === 202) return void accepted.add(n);
+          refusals.push(response?.status ?? 0);
+          if (response) expect(response.headers.get('retry-after'), `a ${response.status} without Retry-After`).to.equal('5');
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      };
+      const events = 240;
+      const sending = (async () => {
+        for (let n = 0; n < events; n += 4) await Promise.all([n, n + 1, n + 2, n + 3].map(send));
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      cluster.kill(0);
+      await sending;
+      expect(accepted.size, 'every event accepted in the end').to.equal(events);
+      expect([...new Set(refusals)].filter((status) => status !== 503), 'refusals other than 503').to.deep.equal([]);
+      const deadline = Date.now() + 60_000;
+      const arrived = () => new Set(receiver.receipts.map((r) => `${r.path} ${JSON.parse(r.body).n}`));
+      while (arrived().size < 3 * events && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(arrived().size, 'every accepted event reached every webhook').to.equal(3 * events);
+      const idsPerEvent = new Map<string, Set<string>>();
+      for (const r of receiver.receipts) {
+        const key = `${r.path} ${JSON.parse(r.body).n}`;
+        idsPerEvent.set(key, (idsPerEvent.get(key) ?? new Set()).add(String(r.headers['webhook-id'])));
+      }
+      expect([...idsPerEvent.values()].filter((ids) => ids.size > 1), 'no event under two webhook-ids').to.deep.equal([]);
+    } finally {
+      await Promise.all(workers.map((worker) => worker.stop()));
+      for (const s of [api, other]) {
+        s.server.close();
+        await s.app.close();
+      }
+      await cluster.start(0);
+    }
+  });
+});
