@@ -96,6 +96,49 @@ describe('on a Galera cluster', function () {
     }
   });
 
+  it('never has a delivery in flight twice when two workers on different nodes compete for the same webhooks, and loses nothing', async () => {
+    const name = database();
+    await migrate(cluster.url(name));
+    // Room for two webhooks per worker: no worker can take them all, so they contend for every claim.
+    const small = { WORKER_CONCURRENCY: '2', ACCOUNT_CONCURRENCY: '2' };
+    const a = await serve(cluster.url(name, [0, 1, 2]), small);
+    const b = await serve(cluster.url(name, [1, 2, 0]), small);
+    const workers = [a.app.createWorker(), b.app.createWorker(), a.app.createWorker(), b.app.createWorker()];
+    try {
+      const accountId = await createAccount(a.app.pool, a.app.clock, { username: 'shop', password: 'galera-password', email: 'shop@example.com', language: 'en' });
+      for (let w = 0; w < 6; w += 1) await a.app.webhooks.create(accountId, { app: `w${w}`, event: 'optin_finalized', url: receiver.url(`/contended/w${w}`) });
+      const inFlight = new Set<string>();
+      const twice: string[] = [];
+      receiver.receipts.length = 0;
+      receiver.reply = (receipt) => {
+        const id = String(receipt.headers['webhook-id']);
+        if (inFlight.has(id)) twice.push(id);
+        inFlight.add(id);
+        setTimeout(() => inFlight.delete(id), 25);
+        return { status: 200, delayMs: 25 };
+      };
+      const events = 120;
+      for (let n = 0; n < events; n += 20) {
+        await a.app.intake.accept(Array.from({ length: 20 }, (_, i) => ({ account: 'shop', event: 'optin_finalized', subscriber: `s${(n + i) % 9}`, payload: { n: n + i } })));
+      }
+      workers.forEach((worker) => worker.start());
+      const deadline = Date.now() + 60_000;
+      while (new Set(receiver.receipts.map((r) => `${r.path} ${JSON.parse(r.body).n}`)).size < 6 * events && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(new Set(receiver.receipts.map((r) => `${r.path} ${JSON.parse(r.body).n}`)).size, 'every event at every webhook').to.equal(6 * events);
+      expect(twice, 'in flight twice').to.deep.equal([]);
+      expect(receiver.receipts.length, 'nothing sent twice').to.equal(6 * events);
+      const [used] = await a.app.pool.query<any[]>('select count(distinct worker) as n from attempts');
+      expect(Number(used[0].n), 'both sides took part').to.be.at.least(2);
+    } finally {
+      receiver.reply = () => ({ status: 200 });
+      await Promise.all(workers.map((worker) => worker.stop()));
+      for (const s of [a, b]) {
+        s.server.close();
+        await s.app.close();
+      }
+    }
+  });
+
   it('loses no accepted event when the writer node dies mid-stream: serve and two workers on different nodes, refusals only 503 with Retry-After', async () => {
     const name = database();
     await migrate(cluster.url(name));

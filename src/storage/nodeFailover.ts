@@ -15,10 +15,12 @@ export async function probeNode(options: mysql.ConnectionOptions): Promise<boole
   let connection: mysql.Connection | undefined;
   try {
     connection = await mysql.createConnection({ ...options, connectTimeout: probeTimeoutMs });
+    // A server without wsrep (MySQL, or MariaDB with it off) is usable when it answers.
+    const galera = await connection.query<RowDataPacket[]>('select @@global.wsrep_on as wsrep').then(([rows]) => Number(rows[0]?.wsrep) === 1, () => false);
+    if (!galera) return true;
     const [rows] = await connection.query<RowDataPacket[]>(
       "show global status where variable_name in ('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_status')",
     );
-    if (rows.length === 0) return true; // not a Galera node: answering is usable
     const status = Object.fromEntries(rows.map((row) => [String(row.Variable_name).toLowerCase(), String(row.Value)]));
     return status.wsrep_ready === 'ON' && status.wsrep_local_state_comment === 'Synced' && status.wsrep_cluster_status === 'Primary';
   } catch {
@@ -81,11 +83,15 @@ export class FailoverPool {
   get pool(): { query(sql: string, values: unknown[], done: (error: Error | null, result: unknown) => void): void } {
     return {
       query: (sql, values, done) => {
+        // mysql2's core query returns a thenable Query object: it must not become the promise's value.
         this.ready().then(
-          ({ index, pool }) => (pool as unknown as { pool: { query: (s: string, v: unknown[], d: (e: Error | null, r: unknown) => void) => void } }).pool.query(sql, values, (error, result) => {
-            if (error && isNodeGone(error)) this.leave(index);
-            done(error, result);
-          }),
+          ({ index, pool }) => {
+            const core = (pool as unknown as { pool: { query: (s: string, v: unknown[], d: (e: Error | null, r: unknown) => void) => void } }).pool;
+            core.query(sql, values, (error, result) => {
+              if (error && isNodeGone(error)) this.leave(index);
+              done(error, result);
+            });
+          },
           (error: Error) => done(error, undefined),
         );
       },

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { parseDatabaseUrl } from '../../src/storage/database.js';
+import { createPool, inTransaction, parseDatabaseUrl, run } from '../../src/storage/database.js';
+import { createTestDatabase } from '../helpers/database.js';
 
 describe('DATABASE_URL', () => {
   it('names server, user, password and database, with a Unix socket when ?socket= is given', () => {
@@ -18,5 +19,21 @@ describe('DATABASE_URL', () => {
     expect(cluster.database).to.equal('webhooks');
     expect(cluster.connection).to.include({ user: 'app', password: 'pw' });
     expect(parseDatabaseUrl('mysql://root@127.0.0.1:3306/webhooks').nodes).to.deep.equal([{ host: '127.0.0.1', port: 3306 }]);
+  });
+
+  it('serves every way of querying through a list of nodes, on a server without wsrep too', async () => {
+    const database = await createTestDatabase();
+    const [node] = parseDatabaseUrl(database.url).nodes;
+    const pool = createPool(database.url.replace(`${node!.host}:${node!.port}`, `${node!.host}:${node!.port},${node!.host}:${node!.port}`));
+    try {
+      const [rows] = await pool.query<any[]>('select 1 as one');
+      expect(rows[0].one).to.equal(1);
+      expect((await run<any[]>(pool, 'select 2 as two', []))[0].two).to.equal(2);
+      const inside = await inTransaction(pool, async (tx) => (await run<any[]>(tx, 'select 3 as three', []))[0].three + (await tx.query<any[]>('select 4 as four'))[0][0].four);
+      expect(inside).to.equal(7);
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
   });
 });
