@@ -11,11 +11,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A throwaway `test_<random>` database, migrated from sql/, for one test file. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A throwaway `test_<random>` database, migrated from sql/ (unless told not to), for one test file. */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const name = `test_${randomBytes(6).toString('hex')}`;
   const url = `${serverUrl}/${name}`;
-  await migrate(url);
+  if (options.migrated !== false) await migrate(url);
   return {
     url,
     name,
