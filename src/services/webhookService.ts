@@ -6,7 +6,7 @@ import { bareHost, checkResolvedAddresses, parseTargetUrl, readTargetUrl } from 
 import { isEventName, maxAppLength, type EventName, type WebHook } from '../domain/webhook.js';
 import { lockAccount } from '../storage/accountsStore.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
-import type { AttemptOutcome, DeliveryStatus } from '../domain/delivery.js';
+import type { AttemptOutcome } from '../domain/delivery.js';
 import { signedHeaders, signingKeys } from '../domain/signature.js';
 import type { ResolveHost, Sender } from './ports.js';
 import {
