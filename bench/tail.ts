@@ -64,7 +64,7 @@ export async function benchTail(): Promise<string[]> {
     // The same account once more, its password as the platform's PHP hands it over.
     await pool.query(
       "insert into accounts (username, password_hash, email, language, created_at) select 'bench-bcrypt', ?, email, language, created_at from accounts where username = 'bench'",
-      [(await bcryptHash('bench-password', { cost: 10 })).replace(/^\$2b\$/, '$2y$')],
+      [(await bcryptHash('bench-password', 10)).replace(/^\$2b\$/, '$2y$')],
     );
     await pool.query("insert into webhooks (account_id, app, event, url, secret, created_at) select a.id, w.app, w.event, w.url, w.secret, w.created_at from webhooks w join accounts a on a.username = 'bench-bcrypt'");
     const service = await startChild(['service', database.url], { CREDENTIAL_CACHE_SECONDS: '5' });
