@@ -71,7 +71,7 @@ export function createPool(databaseUrl: string, connectionLimit = 10): Pool {
 
 // Deadlocks and lock wait timeouts undo the whole transaction; running it again is safe.
 const retryableErrors = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
-const maxTries = 3;
+const maxTries = 4;
 
 /** Thrown by work that found the database changed under it in a way that a run from the start resolves. */
 export class RetryTransaction extends Error {}
@@ -91,6 +91,8 @@ export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnec
     } finally {
       connection.release();
     }
+    // Two transactions that conflicted (a deadlock, or on Galera two nodes' commits) must not meet again at once.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
   }
 }
 
