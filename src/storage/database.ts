@@ -61,7 +61,8 @@ export function createPool(databaseUrl: string, connectionLimit = 10): Pool {
     pool.on('connection', (connection) => {
       connection.query("set session time_zone = '+00:00'");
       connection.query('set session transaction isolation level read committed');
-      if (target.nodes.length > 1) connection.query('set session wsrep_sync_wait = 1');
+      // On a cluster a lock can be held by a transaction of a node that just died until the cluster notices: wait less than 50 s.
+      if (target.nodes.length > 1) connection.query('set session wsrep_sync_wait = 1, innodb_lock_wait_timeout = 10');
     });
     return pool;
   };
@@ -118,10 +119,18 @@ export function selectRows(db: Queryable, sql: string, values: unknown[]): Promi
 // of an internal error.
 const unavailableCodes = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE',
+  // A conflict that outlasted its retries (a node's loss can cause a burst of them) passes too.
+  'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_CON_COUNT_ERROR',
 ]);
 
+// mysql2 says these without a code: a node's pool closed by a failover under a
+// request still using it, or a connection that died with the node.
+const unavailableMessages = /^(Pool is closed\.|Can't add new command when connection is in closed state|Can't write in closed state)/;
+
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const failure = error as { code?: string; errno?: number; fatal?: boolean } | undefined;
-  return Boolean(failure && (unavailableCodes.has(failure.code ?? '') || failure.errno === 1047 || failure.errno === 2013));
+  const failure = error as { code?: string; errno?: number; fatal?: boolean; message?: string } | undefined;
+  return Boolean(failure && (
+    unavailableCodes.has(failure.code ?? '') || failure.errno === 1047 || failure.errno === 2013 || failure.errno === 1180 || unavailableMessages.test(failure.message ?? '')
+  ));
 }

@@ -9,6 +9,8 @@ export interface DatabaseNode {
 // in its list is usable again (processes given the same list then agree on one).
 const probeTimeoutMs = 2000;
 const recheckEarlierMs = 5000;
+// A node left behind keeps its pool this long, so that statements still running there end by themselves.
+const retireAfterMs = 10_000;
 
 /** The node answers, and if it is a Galera node, it says it is ready, synced and in the primary component. */
 export async function probeNode(options: mysql.ConnectionOptions): Promise<boolean> {
@@ -51,6 +53,7 @@ export class FailoverPool {
   private current: { index: number; pool: Pool } | undefined;
   private choosing: Promise<{ index: number; pool: Pool }> | undefined;
   private readonly timer: NodeJS.Timeout;
+  private readonly retired = new Set<Pool>();
   private ended = false;
 
   constructor(
@@ -105,9 +108,19 @@ export class FailoverPool {
   async end(): Promise<void> {
     this.ended = true;
     clearInterval(this.timer);
-    const current = this.current;
+    const pools = [...this.retired, ...(this.current ? [this.current.pool] : [])];
     this.current = undefined;
-    await current?.pool.end().catch(() => undefined);
+    this.retired.clear();
+    await Promise.all(pools.map((pool) => pool.end().catch(() => undefined)));
+  }
+
+  /** A pool of a node left behind, ended once what runs there had its time. */
+  private retire(pool: Pool): void {
+    this.retired.add(pool);
+    setTimeout(() => {
+      if (!this.retired.delete(pool)) return;
+      void pool.end().catch(() => undefined);
+    }, retireAfterMs).unref();
   }
 
   private async use<T>(work: (pool: Pool) => Promise<T>): Promise<T> {
@@ -151,7 +164,7 @@ export class FailoverPool {
     const previous = this.current;
     this.current = { index, pool: this.makePool(this.nodes[index]!) };
     // Statements still running on the old node finish or fail there.
-    if (previous) void previous.pool.end().catch(() => undefined);
+    if (previous) this.retire(previous.pool);
     return this.current;
   }
 
@@ -160,7 +173,7 @@ export class FailoverPool {
     if (this.current?.index !== index || this.ended) return;
     const previous = this.current;
     this.current = undefined;
-    void previous.pool.end().catch(() => undefined);
+    this.retire(previous.pool);
     this.choosing ??= this.choose((index + 1) % this.nodes.length).finally(() => (this.choosing = undefined));
     this.choosing.catch(() => undefined);
   }
