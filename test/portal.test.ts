@@ -70,8 +70,10 @@ describe('the customer portal', function () {
         await expectAccessible(page, 'the list');
 
         // The second use of the link signs nobody in.
-        const second = await (await ctx.newPage()).goto(link);
+        const again = await ctx.newPage();
+        const second = await again.goto(link);
         expect(second!.status()).to.equal(404);
+        await expectAccessible(again, 'the page of a used link');
 
         // Create one, then delete it after a confirmation.
         await page.getByLabel('Name (app)').fill('newsletter-tool');
@@ -131,11 +133,38 @@ describe('the customer portal', function () {
         await page.goto(`${service.baseUrl}/portal/webhooks/${failing.id}`);
         expect(await page.locator('#new-secret').count(), 'shown once').to.equal(0);
         expect(await page.content()).not.to.contain(secret!);
+        await page.getByRole('button', { name: language === 'de' ? 'Abmelden' : 'Sign out' }).click();
+        await page.waitForSelector('p.ok');
+        await expectAccessible(page, 'the signed-out page');
+        expect((await page.goto(`${service.baseUrl}/portal`))!.status(), 'the session is over').to.equal(401);
+        await expectAccessible(page, 'the page without a session');
       } finally {
         await ctx.close();
       }
     });
   }
+
+  it('can be used by keyboard alone: Tab to the form, type, Enter', async () => {
+    const account = await makeAccount(service);
+    const ctx = await context(1100);
+    const page = await ctx.newPage();
+    try {
+      await page.goto(await linkFor(account));
+      const focused = () => page.evaluate(() => document.activeElement?.id ?? '');
+      for (let presses = 0; presses < 30 && (await focused()) !== 'app'; presses += 1) await page.keyboard.press('Tab');
+      expect(await focused(), 'the first field is reached by Tab').to.equal('app');
+      await page.keyboard.type('by keyboard');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('ArrowDown'); // optout_finalized
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(receiver.url('/keyboard'));
+      await Promise.all([page.waitForURL(/\/portal\/webhooks\/\d+$/), page.keyboard.press('Enter')]);
+      const [created] = await service.app.webhooks.list(account.id, {});
+      expect(created).to.deep.include({ app: 'by keyboard', event: 'optout_finalized' });
+    } finally {
+      await ctx.close();
+    }
+  });
 
   it('keeps a session to its account, refuses a form without its CSRF token, and may not be framed', async () => {
     const owner = await makeAccount(service);

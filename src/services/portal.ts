@@ -63,6 +63,11 @@ export class PortalAccess {
     return touchPortalSession(this.pool, sha256(cookie), new Date(now.getTime() - this.options.portalSessionMinutes * 60_000), now);
   }
 
+  /** The service's time, for what the pages propose (the recovery's start). */
+  now(): Date {
+    return this.clock.now();
+  }
+
   async signOut(cookie: string): Promise<void> {
     await deletePortalSession(this.pool, sha256(cookie));
   }

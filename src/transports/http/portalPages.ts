@@ -215,7 +215,7 @@ ${webhook.bufferedEvents > 0 ? `<label><input type="checkbox" name="replayEvents
 <section><h2>${e(t.actions)}</h2>${reactivate}
 <form method="post" action="/portal/webhooks/${webhook.id}/test">${csrf}<button type="submit" class="secondary">${e(t.test)}</button></form>
 <form method="post" action="/portal/webhooks/${webhook.id}/recover">${csrf}
-${field('since', 'since', `${t.recover} (UTC)`, `<input type="datetime-local" required value="${e(new Date(Date.now() - 86_400_000).toISOString().slice(0, 16))}">`)}
+${field('since', 'since', `${t.recover} (UTC)`, `<input type="datetime-local" required value="${e(new Date(access.now().getTime() - 86_400_000).toISOString().slice(0, 16))}">`)}
 <button type="submit" class="secondary">${e(t.recoverButton)}</button></form>
 <form method="post" action="/portal/webhooks/${webhook.id}/rotate">${csrf}<p>${e(t.rotate)}</p><button type="submit" class="secondary">${e(t.rotateButton)}</button></form>
 <p><a href="/portal/webhooks/${webhook.id}/delete">${e(t.delete)}</a></p></section>
