@@ -74,10 +74,6 @@ export class FailoverPool {
     return this.use((pool) => (pool.query as (...a: unknown[]) => Promise<unknown>)(...args));
   }
 
-  execute(...args: unknown[]): Promise<unknown> {
-    return this.use((pool) => (pool.execute as (...a: unknown[]) => Promise<unknown>)(...args));
-  }
-
   getConnection(): Promise<PoolConnection> {
     return this.use((pool) => pool.getConnection()).then((connection) => this.watched(connection));
   }
@@ -99,10 +95,6 @@ export class FailoverPool {
         );
       },
     };
-  }
-
-  on(): this {
-    return this;
   }
 
   async end(): Promise<void> {
