@@ -11,6 +11,7 @@ import { signedHeaders, signingKeys } from '../domain/signature.js';
 import type { ResolveHost, Sender } from './ports.js';
 import {
   countRecoverableDeliveries,
+  deliveryExists,
   discardBufferedDeliveries,
   listDeliveries,
   requeueBufferedDeliveries,
@@ -232,8 +233,7 @@ export class WebhookService {
   /** A delivery's attempts, oldest first, with the start of each answer. */
   async attempts(accountId: number, id: number, deliveryId: number): Promise<DeliveryAttempt[]> {
     if (!(await findWebhook(this.pool, accountId, id))) throw webhookNotFound();
-    const [delivery] = await listDeliveries(this.pool, id, { limit: 1, deliveryId });
-    if (!delivery) throw deliveryNotFound();
+    if (!(await deliveryExists(this.pool, deliveryId, id))) throw deliveryNotFound();
     return attemptsOfDelivery(this.pool, deliveryId);
   }
 

@@ -60,8 +60,12 @@ export async function markDeliveriesDelivered(tx: Queryable, ids: number[], now:
   await run(tx, "update deliveries set status = 'delivered', attempts = attempts + 1, finished_at = ? where id in (?) and status = 'pending'", [now, ids]);
 }
 
-export async function deliveryExists(db: Queryable, id: number): Promise<boolean> {
-  const [rows] = await db.query<RowDataPacket[]>('select 1 from deliveries d where d.id = ?', [id]);
+/** The delivery is still stored (of that webhook, when one is named). */
+export async function deliveryExists(db: Queryable, id: number, webhookId?: number): Promise<boolean> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `select 1 from deliveries d where d.id = ? ${webhookId === undefined ? '' : 'and d.webhook_id = ?'}`,
+    webhookId === undefined ? [id] : [id, webhookId],
+  );
   return rows.length > 0;
 }
 

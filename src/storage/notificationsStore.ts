@@ -33,19 +33,21 @@ export type Notice =
   | { kind: 'deliveries_given_up'; details: GivenUpDetails };
 
 /**
- * A system notification waiting to be sent: one per deactivation, and one per
- * run of failures for a warning (a second insert for the same occasion is
- * ignored).
+ * A system notification waiting to be sent: one per deactivation, one per
+ * run of failures for a warning, one per day of given-up deliveries (a second
+ * insert for the same occasion is ignored). It is sent from `sendAt` on
+ * (default: now).
  */
 export async function insertNotification(
   tx: Queryable,
   notification: Notice & { accountId: number; webhookId: number; deactivation: number; failureRun: number },
   now: Date,
+  sendAt = now,
 ): Promise<void> {
   await tx.query(
     `insert ignore into notifications (account_id, webhook_id, deactivation, failure_run, kind, details, created_at, next_attempt_at)
      values (?, ?, ?, ?, ?, ?, ?, ?)`,
-    [notification.accountId, notification.webhookId, notification.deactivation, notification.failureRun, notification.kind, JSON.stringify(notification.details), now, now],
+    [notification.accountId, notification.webhookId, notification.deactivation, notification.failureRun, notification.kind, JSON.stringify(notification.details), now, sendAt],
   );
 }
 
@@ -66,11 +68,8 @@ export async function queueGivenUpNotice(tx: Queryable, notice: { accountId: num
   const since: Date | null = last?.sent_at ?? null;
   const sendAt = since && since.getTime() + day > now.getTime() ? new Date(since.getTime() + day) : now;
   const details: GivenUpDetails = { since: since?.toISOString() ?? null };
-  await tx.query(
-    `insert ignore into notifications (account_id, webhook_id, deactivation, failure_run, kind, details, created_at, next_attempt_at)
-     values (?, ?, 0, ?, 'deliveries_given_up', ?, ?, ?)`,
-    [notice.accountId, notice.webhookId, Number(last?.failure_run ?? 0) + 1, JSON.stringify(details), now, sendAt],
-  );
+  const occasion = { ...notice, deactivation: 0, failureRun: Number(last?.failure_run ?? 0) + 1 };
+  await insertNotification(tx, { ...occasion, kind: 'deliveries_given_up', details }, now, sendAt);
 }
 
 /** How many deliveries of a webhook were given up since then (null: ever). */

@@ -20,6 +20,9 @@ a{color:#1a5fb4}a:focus,input:focus,select:focus{outline:3px solid #99c1f1;outli
 .secret{font-family:monospace;font-size:15px;background:#e8f5e9;padding:8px;word-break:break-all}
 @media (max-width:600px){main{margin:0;border-radius:0;padding:16px}table{display:block;overflow-x:auto}}`;
 
+/** A form's hidden field, its value escaped. */
+export const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+
 /** The frame of the pages behind e-mail links and of the portal: no scripts, no external assets. */
 export function page(language: Language, title: string, body: string, options: { wide?: boolean } = {}): string {
   return `<!DOCTYPE html>

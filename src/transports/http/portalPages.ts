@@ -16,7 +16,7 @@ import type { DeliveryView } from '../../storage/deliveriesStore.js';
 import { failureName } from '../failureTexts.js';
 import { escapeHtml as e, formatUtc, setPageSecurityHeaders } from '../html.js';
 import { inLanguage, type Language } from '../i18n.js';
-import { page, testResultBox } from './linkPages.js';
+import { hidden, page, testResultBox } from './linkPages.js';
 
 const texts = {
   title: { en: 'Your webhooks', de: 'Ihre Webhooks' },
@@ -97,7 +97,6 @@ function cookieOf(req: Request): string | undefined {
   return undefined;
 }
 
-const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${e(value)}">`;
 const field = (id: string, name: string, label: string, input: string) => `<label class="field" for="${id}"><span>${e(label)}</span>${input.replace('<input ', `<input id="${id}" name="${name}" `).replace('<select ', `<select id="${id}" name="${name}" `)}</label>`;
 
 interface Signed {

@@ -4,7 +4,7 @@ import type { ReactivationService, TestLinkService, TestedView } from '../../ser
 import type { WebHookWithAccount } from '../../storage/webhooksStore.js';
 import { escapeHtml, formatUtc, setPageSecurityHeaders } from '../html.js';
 import { inLanguage, type Language } from '../i18n.js';
-import { page, testResultBox, webhookFacts } from './linkPages.js';
+import { hidden, page, testResultBox, webhookFacts } from './linkPages.js';
 
 const texts = {
   reactivateTitle: { en: 'Reactivate webhook', de: 'Webhook reaktivieren' },
@@ -70,7 +70,6 @@ You can list your webhooks and reactivate or test them through the webservice (G
 Über den Webservice können Sie Ihre Webhooks anzeigen, reaktivieren und testen (GetWebHooks, ActivateWebHook, TestWebHook).</p>`,
 );
 
-const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
 const checkbox = (name: string, label: string, checked = false) =>
   `<label><input type="checkbox" name="${name}" value="1"${checked ? ' checked' : ''}> ${escapeHtml(label)}</label>`;
 
