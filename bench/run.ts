@@ -2,7 +2,9 @@
 // run (these machines are noisy), printed as the table docs/benchmarks.md keeps.
 import { benchSoap } from './soap.js';
 import { benchTail } from './tail.js';
+import { benchHostile } from './hostile.js';
 import { benchDelivery } from './delivery.js';
+import { benchCampaign } from './campaign.js';
 import { benchFlaky } from './flaky.js';
 import { benchRecover } from './recover.js';
 import { benchGalera } from './galera.js';
@@ -16,7 +18,9 @@ const only = process.argv[2];
 const rows: string[] = ['| what | measured | baseline in the same run | ratio |', '| --- | --- | --- | --- |'];
 if (!only || only === 'soap') rows.push(...(await benchSoap(seconds)));
 if (!only || only === 'tail') rows.push(...(await benchTail()));
+if (!only || only === 'hostile') rows.push(...(await benchHostile()));
 if (!only || only === 'delivery') rows.push(...(await benchDelivery()));
+if (!only || only === 'delivery' || only === 'campaign') rows.push(...(await benchCampaign()));
 if (!only || only === 'latency') rows.push(...(await benchLatency()));
 if (!only || only === 'lanes') rows.push(...(await benchLanes()));
 if (!only || only === 'neighbours') rows.push(...(await benchNeighbours()));

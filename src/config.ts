@@ -40,6 +40,7 @@ export interface Config {
   maxRequestBytes: number;
   maxCallBytes: number;
   maxPayloadBytes: number;
+  maxPayloadDepth: number;
   loginFailureLimit: number;
   loginFailureWindowSeconds: number;
   credentialCacheSeconds: number;
@@ -237,6 +238,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxRequestBytes,
     maxCallBytes: integer(env, 'MAX_CALL_BYTES', 64 * 1024, 1024),
     maxPayloadBytes,
+    maxPayloadDepth: integer(env, 'MAX_PAYLOAD_DEPTH', 32, 1),
     loginFailureLimit: integer(env, 'LOGIN_FAILURE_LIMIT', 10, 1),
     loginFailureWindowSeconds: integer(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 300, 1),
     credentialCacheSeconds: integer(env, 'CREDENTIAL_CACHE_SECONDS', 60, 0),

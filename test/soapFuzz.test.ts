@@ -5,7 +5,7 @@ import { makeAccount, startService, type RunningService, type TestAccount } from
 
 const pieces = ['<', '>', '</', '/>', '&', '&amp;', '&#0;', '&#x110000;', '&#98;', '&lt', ']]>', '<![CDATA[', '<!--', '-->', '<?xml ?>', '"', "'", '=', ':', 'xmlns=""',
   'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"', 'xsi:nil="true"', '<s:Body>', '</s:Body>', '<id>', '</id>', '\u0000', '\u0085', '\u2028', '\ufffe', '\ud800',
-  'ä€😀', ' ', '\n', '<!DOCTYPE x>', '<a><a><a><a>', '</a></a></a></a>', '9999999999999', '-1', 'true', 'optin_finalized', 'https://x.example.com/'];
+  'ä€😀', ' ', '\n', '<!DOCTYPE x>', '<a><a><a><a>', '</a></a></a></a>', '<a>'.repeat(40), '<a>'.repeat(5000), '<x/>'.repeat(2500), '9999999999999', '-1', 'true', 'optin_finalized', 'https://x.example.com/'];
 
 const values = ['', ' ', '0', '1', '-1', '12x', '2147483648', 'true', 'yes', 'optin_finalized', 'OPTIN_FINALIZED', 'https://hooks.example.com/a?b=c&amp;d',
   'http://127.0.0.1/', 'javascript:alert(1)', '&#98;&#x62;', '&lt;b&gt;', 'ä€😀', 'x'.repeat(300), '\u0085\u2028', '&amp;amp;', '<![CDATA[<x>]]>', '<nested>1</nested>'];

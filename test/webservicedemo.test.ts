@@ -8,7 +8,8 @@ import { jsonClient } from './helpers/clients.js';
 import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
 
 const run = promisify(execFile);
-const nastyName = `Shop "Süd" 'Ost' $HOME \\ \\n <b> & {$x} ä€ \u0085 \u2028 \u2029 \t end`;
+// Everything a language's string syntax treats specially; control characters and line separators a name may not have at all.
+const nastyName = `Shop "Süd" 'Ost' $HOME \\ \\n <b> & {$x} \${y} \`z\` ä€ end`;
 
 interface Ran {
   code: number;

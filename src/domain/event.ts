@@ -1,4 +1,5 @@
 import { ApiError, ErrorCode, invalid, missing } from './errors.js';
+import { textNestsDeeperThan, valueNestsDeeperThan } from './jsonDepth.js';
 import { readDateTime } from './parameters.js';
 import { isEventName, type EventName } from './webhook.js';
 
@@ -80,12 +81,20 @@ export function subscriberKeyOf(given: unknown, payload: Record<string, unknown>
   return null;
 }
 
+/** How large and how deeply nested a payload may be (MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH). */
+export interface PayloadLimits {
+  maxPayloadBytes: number;
+  maxPayloadDepth: number;
+}
+
+export const payloadTooDeep = (maxPayloadDepth: number) => `is nested more than ${maxPayloadDepth} levels deep (MAX_PAYLOAD_DEPTH)`;
+
 /**
  * Checks one event from any intake path. `payload` may be an object or its JSON
  * text (the outbox and the command line carry text); either way it must be a
- * JSON object no larger than maxPayloadBytes.
+ * JSON object no larger than maxPayloadBytes and no deeper than maxPayloadDepth.
  */
-export function readReportedEvent(input: unknown, now: Date, maxPayloadBytes: number): ReportedEvent {
+export function readReportedEvent(input: unknown, now: Date, { maxPayloadBytes, maxPayloadDepth }: PayloadLimits): ReportedEvent {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
     throw new ApiError(ErrorCode.invalidParameter, 'an event must be an object with account, event and payload');
   }
@@ -98,6 +107,7 @@ export function readReportedEvent(input: unknown, now: Date, maxPayloadBytes: nu
   let payload: string;
   let fields: Record<string, unknown>;
   if (typeof raw.payload === 'string') {
+    if (textNestsDeeperThan(raw.payload, maxPayloadDepth)) throw invalid('payload', payloadTooDeep(maxPayloadDepth));
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw.payload);
@@ -108,6 +118,7 @@ export function readReportedEvent(input: unknown, now: Date, maxPayloadBytes: nu
     payload = raw.payload;
     fields = parsed as Record<string, unknown>;
   } else if (typeof raw.payload === 'object' && !Array.isArray(raw.payload)) {
+    if (valueNestsDeeperThan(raw.payload, maxPayloadDepth)) throw invalid('payload', payloadTooDeep(maxPayloadDepth));
     payload = JSON.stringify(raw.payload);
     fields = raw.payload as Record<string, unknown>;
   } else {

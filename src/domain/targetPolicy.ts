@@ -80,6 +80,8 @@ export function bareHost(url: URL): string {
 export function readTargetUrl(raw: string | undefined): URL {
   if (raw === undefined || raw.trim() === '') throw missing('url');
   if (raw.length > maxUrlLength) throw invalid('url', `is longer than ${maxUrlLength} characters`);
+  // The URL parser would drop or encode these, so the request would go elsewhere than the URL stored and shown.
+  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(raw)) throw invalid('url', 'must not contain spaces, line breaks or control characters');
   let url: URL;
   try {
     url = new URL(raw);

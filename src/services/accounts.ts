@@ -13,6 +13,7 @@ import {
 } from '../storage/accountsStore.js';
 import { closeAccountData, type ClosedAccount } from '../storage/accountClosingStore.js';
 import { inTransaction, type Pool } from '../storage/database.js';
+import { endPortalAccess } from '../storage/portalStore.js';
 
 export interface NewAccount {
   username: string;
@@ -82,6 +83,8 @@ export class AccountService {
       if (existing?.username === username) {
         await lockAccount(tx, existing.id);
         await updateAccount(tx, existing.id, fields);
+        // Whoever signed in with the old password is out; the same hash again changes nothing.
+        if (fields.passwordHash !== undefined && fields.passwordHash !== existing.passwordHash) await endPortalAccess(tx, existing.id);
         return { id: existing.id, created: false };
       }
       if (fields.passwordHash === undefined) throw missing('password');

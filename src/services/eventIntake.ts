@@ -1,14 +1,13 @@
 import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
-import { readReportedEvent, type ReportedEvent } from '../domain/event.js';
+import { readReportedEvent, type PayloadLimits, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, RetryTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import { accountIdsByUsername, fanOutEvent, findReportedEvent, insertEvent } from '../storage/eventsStore.js';
 import { anyOutboxRowWaiting, claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
 import { leaseWebhooks, newLease, selectForDirectDelivery, touchWebhooksForEvent, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
 
-export interface IntakeOptions {
+export interface IntakeOptions extends PayloadLimits {
   bufferDays: number;
-  maxPayloadBytes: number;
   leaseSeconds: number;
 }
 
@@ -97,7 +96,7 @@ export class EventIntake {
     const now = this.clock.now();
     const events = inputs.map((input, index) => {
       try {
-        return readReportedEvent(input, now, this.options.maxPayloadBytes);
+        return readReportedEvent(input, now, this.options);
       } catch (error) {
         throw inputs.length > 1 && error instanceof ApiError ? new ApiError(error.code, `event ${index}: ${error.message}`) : error;
       }
@@ -133,7 +132,7 @@ export class EventIntake {
         let event: ReportedEvent;
         try {
           const reported = { account: row.account, id: row.eventId, event: row.event, subscriber: row.subscriber, payload: row.payload, occurredAt: row.occurredAt ?? undefined };
-          event = readReportedEvent(reported, now, this.options.maxPayloadBytes);
+          event = readReportedEvent(reported, now, this.options);
           if (!accounts.has(event.account)) throw new ApiError(ErrorCode.invalidParameter, "parameter 'account' names no account");
         } catch (error) {
           // Whatever is wrong with one row is that row's reason; the rows behind it go on.

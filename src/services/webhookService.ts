@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode, invalid, limitReached, webhookNotFound } from '../domain/errors.js';
 import { bareHost, checkResolvedAddresses, parseTargetUrl, readTargetUrl } from '../domain/targetPolicy.js';
-import { isEventName, maxAppLength, type EventName, type WebHook } from '../domain/webhook.js';
+import { isEventName, readApp, type EventName, type WebHook } from '../domain/webhook.js';
 import { lockAccount } from '../storage/accountsStore.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import type { AttemptOutcome } from '../domain/delivery.js';
@@ -54,11 +54,6 @@ export interface Activation {
   alreadyActive: boolean;
 }
 
-export function validateApp(app: string): string {
-  if (app.length > maxAppLength) throw invalid('app', `is longer than ${maxAppLength} characters`);
-  return app;
-}
-
 export function validateEvent(event: string): EventName {
   if (!isEventName(event)) throw invalid('event', 'must be optin_finalized, optout_finalized or profilemanager_finalized');
   return event;
@@ -77,7 +72,7 @@ export interface NewWebhookInput {
  * needs the network and comes after.
  */
 export function readNewWebhook(input: NewWebhookInput): { app: string; event: EventName; url: string } {
-  const app = validateApp(input.app);
+  const app = readApp(input.app);
   const event = validateEvent(input.event);
   readTargetUrl(input.url);
   return { app, event, url: input.url };

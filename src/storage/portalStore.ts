@@ -40,6 +40,12 @@ export async function deletePortalSession(db: Queryable, idHash: Buffer): Promis
   await db.query('delete from portal_sessions where id_hash = ?', [idHash]);
 }
 
+/** Ends every way into the portal an account has now: its sessions and its unused sign-in links. */
+export async function endPortalAccess(db: Queryable, accountId: number): Promise<void> {
+  await db.query('delete from portal_sessions where account_id = ?', [accountId]);
+  await db.query('delete from portal_links where account_id = ? and used_at is null', [accountId]);
+}
+
 /** Housekeeping: links past their time, sessions idle past theirs. */
 export async function purgePortalAccess(db: Queryable, now: Date, idleSince: Date): Promise<number> {
   const [links] = await db.query<ResultSetHeader>('delete from portal_links where expires_at < ?', [now]);

@@ -4,6 +4,7 @@ import type { AccountService } from '../../services/accounts.js';
 import type { AccountView } from '../../storage/accountsStore.js';
 import { errorAnswer, wireDateTime } from '../answer.js';
 import { internalCaller } from './internalCaller.js';
+import { boundedCallJson } from './jsonBody.js';
 
 function wireAccount(account: AccountView): Record<string, unknown> {
   return { username: account.username, email: account.email, language: account.language, createdAt: wireDateTime(account.createdAt), webhooks: account.webhooks };
@@ -21,7 +22,7 @@ const statusOf = (error: number) => (error === 4 ? 404 : error === 99 ? 500 : 40
  */
 export function accountsEndpoint(accounts: AccountService, log: Logger, options: { internalToken: string | undefined }): Router {
   const router = express.Router();
-  const guarded = [express.json({ limit: 16 * 1024 }), internalCaller(options.internalToken)];
+  const guarded = [internalCaller(options.internalToken), boundedCallJson(16 * 1024)];
   const answer = (work: (username: string, req: Request) => Promise<{ status: number; result: unknown }>) => async (req: Request, res: Response) => {
     try {
       const { status, result } = await work(String(req.params.username), req);

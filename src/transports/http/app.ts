@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.js';
 import type { Webservice } from '../../services/webservice.js';
 import { soapEndpoint } from '../soap/soapEndpoint.js';
 import { jsonEndpoint } from './jsonEndpoint.js';
+import { TooDeeplyNested } from './jsonBody.js';
 import { assignRequestId, requestLog } from './requestLog.js';
 import type { Observer } from '../../services/observer.js';
 
@@ -27,6 +28,8 @@ export function createHttpApp(webservice: Webservice, log: Logger, options: Http
   app.set('etag', false);
   // Login throttling and logs must see the real client, which only a trusted proxy may tell.
   app.set('trust proxy', options.trustProxy);
+  // A repeated query parameter counts once, by its first value: no handler meets a list where it reads text.
+  app.set('query parser', firstValues);
 
   app.use(assignRequestId(log));
   app.get('/healthz', (_req, res) => {
@@ -61,7 +64,7 @@ export function createHttpApp(webservice: Webservice, log: Logger, options: Http
     res.status(404).type('text/plain').send('not found\n');
   });
   // Body-parser failures (malformed JSON, too large) still answer in the webservice's shape.
-  app.use((error: { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) log.error({ err: error, path: req.path }, 'unhandled error');
     // The rest of an oversized body is not read: the connection ends with the answer.
@@ -69,8 +72,15 @@ export function createHttpApp(webservice: Webservice, log: Logger, options: Http
     const message =
       error.type === 'entity.too.large' ? 'the request is too large'
       : error.type === 'entity.parse.failed' ? 'the request body is not valid JSON'
+      : error instanceof TooDeeplyNested ? error.message
       : status === 500 ? 'internal error' : 'the request could not be read';
     res.status(status).json({ error: status === 500 ? 99 : 3, message });
   });
   return app;
+}
+
+function firstValues(query: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(query)) if (!Object.hasOwn(values, name)) values[name] = value;
+  return values;
 }

@@ -3,7 +3,9 @@ import type { Logger } from '../../logger.js';
 import type { EventIntake } from '../../services/eventIntake.js';
 import type { SubscriberErasure } from '../../services/subscriberErasure.js';
 import { brieflyUnavailable, errorAnswer } from '../answer.js';
+import { payloadTooDeep } from '../../domain/event.js';
 import { internalCaller } from './internalCaller.js';
+import { boundedJson } from './jsonBody.js';
 
 /**
  * POST /internal/events: the platform reports events, one object or an array.
@@ -14,10 +16,20 @@ export function intakeEndpoint(
   intake: EventIntake,
   erasure: SubscriberErasure,
   log: Logger,
-  options: { internalToken: string | undefined; maxRequestBytes: number },
+  options: { internalToken: string | undefined; maxRequestBytes: number; maxPayloadDepth: number },
 ): Router {
   const router = express.Router();
-  const guarded = [express.json({ limit: options.maxRequestBytes, strict: false }), internalCaller(options.internalToken)];
+  // The token before the body: an unauthenticated request never costs a parse.
+  const guarded = [
+    internalCaller(options.internalToken),
+    boundedJson({
+      limit: options.maxRequestBytes,
+      strict: false,
+      // The payload sits inside the event's object, and a batch's array around that.
+      depthOf: (body) => options.maxPayloadDepth + (body.trimStart().startsWith('[') ? 2 : 1),
+      describe: () => `the payload ${payloadTooDeep(options.maxPayloadDepth)}`,
+    }),
+  ];
   const refused = (res: Response, error: unknown, transport: string) => {
     const answer = errorAnswer(error, log, { transport });
     // No database right now: the platform retries after a few seconds, and nothing was stored.

@@ -7,23 +7,19 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** The platform's own calls: a bearer token (INTERNAL_TOKEN) and a JSON body. */
+/**
+ * The platform's own calls: a bearer token (INTERNAL_TOKEN) and a JSON body.
+ * It runs before the body is read: a refused request's body is never parsed,
+ * and its connection ends with the answer rather than after reading the rest.
+ */
 export function internalCaller(internalToken: string | undefined) {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!internalToken) {
-      res.status(403).json({ error: 1, message: 'the internal endpoints are disabled: INTERNAL_TOKEN is not set' });
-      return;
-    }
+    const refuse = (status: number, error: number, message: string) => void res.status(status).set('connection', 'close').json({ error, message });
+    if (!internalToken) return refuse(403, 1, 'the internal endpoints are disabled: INTERNAL_TOKEN is not set');
     const header = req.get('authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!token || !sameSecret(token, internalToken)) {
-      res.status(401).json({ error: 1, message: 'authentication failed' });
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'DELETE' && !req.is('application/json')) {
-      res.status(415).json({ error: 3, message: 'send the body as application/json' });
-      return;
-    }
+    if (!token || !sameSecret(token, internalToken)) return refuse(401, 1, 'authentication failed');
+    if (req.method !== 'GET' && req.method !== 'DELETE' && !req.is('application/json')) return refuse(415, 3, 'send the body as application/json');
     next();
   };
 }

@@ -4,13 +4,14 @@ import { functionNames, type Webservice } from '../../services/webservice.js';
 import { answerCall } from '../answer.js';
 import type { Observer } from '../../services/observer.js';
 import { requestLog } from './requestLog.js';
+import { boundedCallJson } from './jsonBody.js';
 
 /** POST /json/<function>: the same four functions, form-encoded or JSON in, JSON out. */
 export function jsonEndpoint(webservice: Webservice, log: Logger, observer: Observer, maxCallBytes: number): Router {
   const router = express.Router();
   const byLowerName = new Map(functionNames.map((name) => [name.toLowerCase(), name]));
   const parsers = [
-    express.json({ limit: maxCallBytes, strict: true }),
+    boundedCallJson(maxCallBytes),
     express.urlencoded({ extended: false, limit: maxCallBytes, parameterLimit: 50 }),
   ];
 

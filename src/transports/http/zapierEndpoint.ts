@@ -6,6 +6,7 @@ import type { Account, Authenticator } from '../../services/authenticator.js';
 import type { RestHooks } from '../../services/restHooks.js';
 import { errorAnswer } from '../answer.js';
 import { requestLog } from './requestLog.js';
+import { boundedCallJson } from './jsonBody.js';
 
 const challenge = 'Basic realm="newsletter-webhooks", charset="UTF-8"';
 
@@ -62,7 +63,7 @@ export function zapierEndpoint(authenticator: Authenticator, hooks: RestHooks, l
     if (caller) res.json({ username: caller.username });
   });
 
-  router.post('/zapier/hooks', express.json({ limit: '64kb' }), async (req: Request, res: Response) => {
+  router.post('/zapier/hooks', boundedCallJson('64kb'), async (req: Request, res: Response) => {
     const caller = await account(req, res);
     if (!caller) return;
     const body = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {};

@@ -24,10 +24,12 @@ export async function processSoapRequest(
   observer: Observer,
   body: string,
   caller: Caller,
+  soapAction?: string,
 ): Promise<{ status: number; xml: string }> {
   let call;
   try {
     call = parseSoapRequest(body);
+    checkSoapAction(soapAction, call.function);
   } catch (error) {
     if (!(error instanceof SoapFault)) throw error;
     log.info({ transport: 'soap', fault: error.faultCode, reason: error.message }, 'soap request refused');
@@ -35,6 +37,18 @@ export async function processSoapRequest(
   }
   const answer = await answerCall(webservice, { transport: 'soap', fn: call.function, params: call.params, caller }, log, observer);
   return { status: 200, xml: renderResponse(call.function, answer) };
+}
+
+/**
+ * A proxy may route or filter on SOAPAction, so it must not name one function
+ * while the body calls another. The WSDL's value is `urn:newsletter-webhooks#Name`;
+ * a client that sends none, or an empty one, means "the body says".
+ */
+function checkSoapAction(header: string | undefined, fn: string): void {
+  const action = (header ?? '').trim().replace(/^"(.*)"$/, '$1');
+  if (action === '') return;
+  const named = action.split(/[#/]/).pop();
+  if (named !== fn) throw new SoapFault('Client', `the SOAPAction header names '${named}', but the body calls '${fn}'`);
 }
 
 /**
@@ -74,7 +88,7 @@ export function soapEndpoint(webservice: Webservice, log: Logger, observer: Obse
 
   async function handleCall(req: Request, res: Response): Promise<void> {
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    const answer = await processSoapRequest(webservice, requestLog(res, log), observer, body, { address: req.ip });
+    const answer = await processSoapRequest(webservice, requestLog(res, log), observer, body, { address: req.ip }, req.get('soapaction'));
     res.status(answer.status).type(xmlContentType).send(answer.xml);
   }
 

@@ -23,6 +23,17 @@ export interface SoapCall {
   params: Record<string, unknown>;
 }
 
+/**
+ * No call of ours nests deeper than Envelope > Body > function > parameter >
+ * list > item > field, nor has more than a few dozen elements; a SOAP Header
+ * (WS-Security and the like) adds a few of each. Refusing past these bounds
+ * while the parser streams keeps every request under MAX_CALL_BYTES linear
+ * and cheap: a namespace-aware parser pays per element for its depth.
+ */
+export const maxSoapDepth = 32;
+export const maxSoapElements = 2000;
+export const maxSoapAttributes = 200;
+
 /** One element as the reader keeps it: resolved name, and what a parameter needs. */
 interface OpenElement {
   namespace: string;
@@ -50,11 +61,20 @@ export function parseSoapRequest(xml: string): SoapCall {
   const params: SoapCall['params'] = {};
   let parameter: OpenElement | undefined;
   let malformed = false;
+  let elements = 0;
+  let attributes = 0;
 
   const parser = new SaxesParser({ xmlns: true, position: false });
   parser.on('error', () => {
     malformed = true;
     throw notWellFormed;
+  });
+  parser.on('opentagstart', () => {
+    if (stack.length >= maxSoapDepth) throw notSoap(`the request is nested more than ${maxSoapDepth} elements deep; no call needs that`);
+    if (++elements > maxSoapElements) throw notSoap(`the request has more than ${maxSoapElements} elements; no call needs that`);
+  });
+  parser.on('attribute', () => {
+    if (++attributes > maxSoapAttributes) throw notSoap(`the request has more than ${maxSoapAttributes} attributes; no call needs that`);
   });
   parser.on('opentag', (tag) => {
     const element: OpenElement = { namespace: tag.uri, local: tag.local, nil: isNil(tag), text: '', hasChildren: false };

@@ -1,0 +1,189 @@
+// A campaign's peak, the workload throughput matters for: serve and one worker
+// process, one account with 100 webhooks on one event, 200 events through
+// POST /internal/events (20,000 deliveries) to a fast local receiver, timed
+// from the first intake call to the last receipt. Twice: each event of its
+// own subscriber, and events without a subscriber key (one lane per webhook).
+// This tree and the previous releases run alternately in the same run, each
+// on a fresh database migrated by its own code; beside them a plain undici
+// POST loop to the same receiver, and MariaDB's own counters per delivery.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import mysql from 'mysql2/promise';
+import { Pool } from 'undici';
+import { parseDatabaseUrl } from '../src/storage/database.js';
+import { createTestDatabase } from '../test/helpers/database.js';
+import { freePort, waitForPort } from '../test/helpers/ports.js';
+import { stopChild } from './child.js';
+import { checkOut, previousReleases, runReleaseCli, startReleaseCli, thisTree, type Release } from './releases.js';
+
+const webhooks = 100;
+const events = 200;
+const total = webhooks * events;
+const intakeConcurrency = 4;
+const token = 'campaign-token';
+
+/** Counts what arrives; `until(n)` resolves when n requests have. */
+class CountingReceiver {
+  private server: Server | undefined;
+  private count = 0;
+  private waiting: { n: number; resolve: () => void } | undefined;
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(204).end();
+        this.count += 1;
+        if (this.waiting && this.count >= this.waiting.n) this.waiting.resolve();
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  until(n: number, timeoutMs: number): Promise<void> {
+    if (this.count >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${this.count} of ${n} deliveries arrived`)), timeoutMs);
+      this.waiting = { n, resolve: () => { clearTimeout(timer); resolve(); } };
+    });
+  }
+
+  close(): void {
+    this.server?.closeAllConnections();
+    this.server?.close();
+  }
+}
+
+const counters = ['Questions', 'Com_commit', 'Handler_read_key', 'Handler_read_next', 'Handler_update', 'Innodb_row_lock_waits', 'Innodb_row_lock_time'] as const;
+type Counters = Record<(typeof counters)[number], number>;
+
+async function readCounters(connection: mysql.Connection): Promise<Counters> {
+  const [rows] = await connection.query<mysql.RowDataPacket[]>('show global status where Variable_name in (?)', [counters]);
+  return Object.fromEntries(rows.map((row) => [row.Variable_name, Number(row.Value)])) as Counters;
+}
+
+interface Run {
+  rate: number;
+  perDelivery: Counters;
+}
+
+async function campaign(release: Release, receiver: CountingReceiver, receiverOrigin: string, keyed: boolean): Promise<Run> {
+  const database = await createTestDatabase({ migrated: false });
+  const port = await freePort();
+  const env = { DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: token, PORT: String(port) };
+  await runReleaseCli(release, ['migrate'], env);
+  const connection = await mysql.createConnection({ ...parseDatabaseUrl(database.url).connection, database: database.name });
+  // The same rows for every release: columns the first release had.
+  await connection.query("insert into accounts (username, password_hash, email, language, created_at) values ('shop', 'unused', 'shop@example.com', 'en', now())");
+  await connection.query(
+    `insert into webhooks (account_id, app, event, url, secret, created_at)
+     select a.id, concat('hook', n.n), 'optin_finalized', concat(?, '/hook/', n.n), 'whsec_YmVuY2gtc2VjcmV0', now()
+     from accounts a join (select seq as n from seq_1_to_${webhooks}) n`,
+    [receiverOrigin],
+  );
+  const children = [startReleaseCli(release, ['serve'], env), startReleaseCli(release, ['worker'], env)];
+  const intake = new Pool(`http://127.0.0.1:${port}`, { connections: intakeConcurrency });
+  try {
+    await waitForPort(port);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the worker up and polling
+    receiver.reset();
+    const before = await readCounters(connection);
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: intakeConcurrency }, async () => {
+      while (next < events) {
+        const n = next++;
+        const payload = keyed ? { id: n, subscriber_id: 7_000_000 + n, fields: [{ id: 1, value: `s${n}@example.com` }] } : { id: n, fields: [{ id: 1, value: `s${n}@example.com` }] };
+        const response = await intake.request({
+          method: 'POST', path: '/internal/events',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ account: 'shop', event: 'optin_finalized', payload }),
+        });
+        await response.body.dump();
+        if (response.statusCode !== 202) throw new Error(`${release.label}: intake answered ${response.statusCode}`);
+      }
+    }));
+    await receiver.until(total, 300_000);
+    const seconds = (performance.now() - started) / 1000;
+    const after = await readCounters(connection);
+    const perDelivery = Object.fromEntries(counters.map((name) => [name, (after[name] - before[name]) / total])) as Counters;
+    return { rate: total / seconds, perDelivery };
+  } finally {
+    await intake.close();
+    await Promise.all(children.map(stopChild));
+    await connection.end();
+    await database.drop();
+  }
+}
+
+/** The floor: the same number of POSTs to the same receiver, nothing else, at the worker's default concurrency. */
+async function plainLoop(origin: string, receiver: CountingReceiver): Promise<number> {
+  const concurrency = 100;
+  const pool = new Pool(origin, { connections: concurrency });
+  const body = JSON.stringify({ id: 1, subscriber_id: 7_000_001, fields: [{ id: 1, value: 's1@example.com' }] });
+  const loop = async (count: number) => {
+    let sent = 0;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (sent < count) {
+        sent += 1;
+        const response = await pool.request({ method: 'POST', path: '/hook/1', body, headers: { 'content-type': 'application/json' } });
+        await response.body.dump();
+      }
+    }));
+  };
+  await loop(2000);
+  receiver.reset();
+  const started = performance.now();
+  await loop(total);
+  const rate = total / ((performance.now() - started) / 1000);
+  await pool.close();
+  return rate;
+}
+
+const range = (values: number[], digits = 0) => {
+  const low = Math.min(...values).toFixed(digits);
+  const high = Math.max(...values).toFixed(digits);
+  return low === high ? low : `${low}–${high}`;
+};
+
+export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_ROUNDS ?? 2)): Promise<string[]> {
+  const previous = previousReleases.map(({ label, commit }) => checkOut(label, commit));
+  const releases: Release[] = [thisTree, ...previous];
+  const receiver = new CountingReceiver();
+  const origin = await receiver.start();
+  const rows: string[] = [];
+  try {
+    for (const keyed of [true, false]) {
+      const runs = new Map<Release, Run[]>(releases.map((release) => [release, []]));
+      const floor: number[] = [];
+      for (let round = 0; round < rounds; round += 1) {
+        // Alternating, so that a slow minute of the machine falls on every release alike.
+        for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await campaign(release, receiver, origin, keyed));
+        floor.push(await plainLoop(origin, receiver));
+      }
+      const workload = `${webhooks} webhooks on one event, ${events} events ${keyed ? 'of as many subscribers' : 'without a subscriber key'} (${total} deliveries), serve + 1 worker process`;
+      const ours = runs.get(thisTree)!.map((run) => run.rate);
+      for (const release of releases) {
+        const rates = runs.get(release)!.map((run) => run.rate);
+        const shares = rates.map((rate, i) => rate / floor[i]!);
+        const versusOurs = release === thisTree ? '' : `; this tree ${range(ours.map((rate, i) => rate / rates[i]!), 2)}×`;
+        rows.push(`| campaign: ${workload}; ${release.label} | ${range(rates)}/s | plain undici POST loop ${range(floor)}/s | ${range(shares, 2)} of the loop${versusOurs} |`);
+      }
+      for (const release of releases) {
+        const last = runs.get(release)!.at(-1)!.perDelivery;
+        const figures = counters.map((name) => `${name} ${last[name].toFixed(name === 'Innodb_row_lock_time' ? 3 : 2)}`).join(', ');
+        rows.push(`| the same, MariaDB counters per delivery (last run); ${release.label} | ${figures} | | |`);
+      }
+    }
+  } finally {
+    receiver.close();
+    for (const release of previous) release.remove();
+  }
+  return rows;
+}
