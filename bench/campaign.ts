@@ -1,6 +1,7 @@
 // A campaign's peak, the workload throughput matters for: serve and one worker
 // process, one account with 100 webhooks on one event, 200 events through
-// POST /internal/events (20,000 deliveries) to a fast local receiver, timed
+// POST /internal/events (20,000 deliveries; BENCH_CAMPAIGN_BATCH events a call,
+// default 10, four calls at once) to a fast local receiver, timed
 // from the first intake call to the last receipt. Twice: each event of its
 // own subscriber, and events without a subscriber key (one lane per webhook).
 // This tree and the previous releases run alternately in the same run, each
@@ -20,6 +21,7 @@ const webhooks = 100;
 const events = 200;
 const total = webhooks * events;
 const intakeConcurrency = 4;
+const batch = Number(process.env.BENCH_CAMPAIGN_BATCH ?? 10);
 const token = 'campaign-token';
 
 /** Counts what arrives; `until(n)` resolves when n requests have. */
@@ -70,6 +72,8 @@ async function readCounters(connection: mysql.Connection): Promise<Counters> {
 
 interface Run {
   rate: number;
+  intakeSeconds: number;
+  seconds: number;
   perDelivery: Counters;
 }
 
@@ -98,22 +102,28 @@ async function campaign(release: Release, receiver: CountingReceiver, receiverOr
     let next = 0;
     await Promise.all(Array.from({ length: intakeConcurrency }, async () => {
       while (next < events) {
-        const n = next++;
-        const payload = keyed ? { id: n, subscriber_id: 7_000_000 + n, fields: [{ id: 1, value: `s${n}@example.com` }] } : { id: n, fields: [{ id: 1, value: `s${n}@example.com` }] };
+        const first = next;
+        next = Math.min(events, next + batch);
+        const calls = Array.from({ length: next - first }, (_, i) => {
+          const n = first + i;
+          const payload = keyed ? { id: n, subscriber_id: 7_000_000 + n, fields: [{ id: 1, value: `s${n}@example.com` }] } : { id: n, fields: [{ id: 1, value: `s${n}@example.com` }] };
+          return { account: 'shop', event: 'optin_finalized', payload };
+        });
         const response = await intake.request({
           method: 'POST', path: '/internal/events',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ account: 'shop', event: 'optin_finalized', payload }),
+          body: JSON.stringify(calls),
         });
         await response.body.dump();
         if (response.statusCode !== 202) throw new Error(`${release.label}: intake answered ${response.statusCode}`);
       }
     }));
+    const intakeSeconds = (performance.now() - started) / 1000;
     await receiver.until(total, 300_000);
     const seconds = (performance.now() - started) / 1000;
     const after = await readCounters(connection);
     const perDelivery = Object.fromEntries(counters.map((name) => [name, (after[name] - before[name]) / total])) as Counters;
-    return { rate: total / seconds, perDelivery };
+    return { rate: total / seconds, intakeSeconds, seconds, perDelivery };
   } finally {
     await intake.close();
     await Promise.all(children.map(stopChild));
@@ -153,7 +163,8 @@ const range = (values: number[], digits = 0) => {
 };
 
 export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_ROUNDS ?? 2)): Promise<string[]> {
-  const previous = previousReleases.map(({ label, commit }) => checkOut(label, commit));
+  // BENCH_PREVIOUS=0 measures this tree alone, for quick looks while working; documented figures always have the previous releases beside.
+  const previous = process.env.BENCH_PREVIOUS === '0' ? [] : previousReleases.map(({ label, commit }) => checkOut(label, commit));
   const releases: Release[] = [thisTree, ...previous];
   const receiver = new CountingReceiver();
   const origin = await receiver.start();
@@ -167,7 +178,7 @@ export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_R
         for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await campaign(release, receiver, origin, keyed));
         floor.push(await plainLoop(origin, receiver));
       }
-      const workload = `${webhooks} webhooks on one event, ${events} events ${keyed ? 'of as many subscribers' : 'without a subscriber key'} (${total} deliveries), serve + 1 worker process`;
+      const workload = `${webhooks} webhooks on one event, ${events} events ${keyed ? 'of as many subscribers' : 'without a subscriber key'} in calls of ${batch} (${total} deliveries), serve + 1 worker process`;
       const ours = runs.get(thisTree)!.map((run) => run.rate);
       for (const release of releases) {
         const rates = runs.get(release)!.map((run) => run.rate);
@@ -177,6 +188,8 @@ export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_R
       }
       for (const release of releases) {
         const last = runs.get(release)!.at(-1)!.perDelivery;
+        const timing = runs.get(release)!.map((run) => `${run.intakeSeconds.toFixed(1)} s of ${run.seconds.toFixed(1)} s`).join(', ');
+        rows.push(`| the same, intake of the ${events} events took; ${release.label} | ${timing} | | |`);
         const figures = counters.map((name) => `${name} ${last[name].toFixed(name === 'Innodb_row_lock_time' ? 3 : 2)}`).join(', ');
         rows.push(`| the same, MariaDB counters per delivery (last run); ${release.label} | ${figures} | | |`);
       }

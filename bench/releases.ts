@@ -42,7 +42,7 @@ export function checkOut(label: string, commit: string): Release & { remove(): v
 export function startReleaseCli(release: Release, args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: release.dir,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_LOGS === '1' ? 'inherit' : 'ignore', 'inherit'],
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
   });
 }

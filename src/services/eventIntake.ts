@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
 import { readReportedEvent, type PayloadLimits, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, RetryTransaction, type Pool, type PoolConnection } from '../storage/database.js';
-import { accountIdsByUsername, fanOutEvent, findReportedEvent, insertEvent } from '../storage/eventsStore.js';
+import { accountIdsByUsername, advanceLaneSequences, fanOutEvent, findReportedEvent, insertEvent } from '../storage/eventsStore.js';
 import { anyOutboxRowWaiting, claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
 import { leaseWebhooks, newLease, selectForDirectDelivery, touchWebhooksForEvent, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
 
@@ -194,6 +194,7 @@ export class EventIntake {
       throw error;
     });
     const deliveries = await fanOutEvent(tx, id, record, bufferSince, now);
+    if (deliveries > 0) await advanceLaneSequences(tx, record, bufferSince, now);
     if (deliveries > 0) stored.set(`${accountId}\u0000${event.event}`, { accountId, event: event.event });
     return { id, deliveries };
   }

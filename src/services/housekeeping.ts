@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Pool } from '../storage/database.js';
 import { purgeOldAttempts } from '../storage/attemptsStore.js';
 import { purgeFinishedDeliveries, purgeOldBufferedDeliveries } from '../storage/deliveriesStore.js';
-import { purgeExpiredPayloads, purgeUnreferencedEvents } from '../storage/eventsStore.js';
+import { purgeExpiredPayloads, purgeOldLaneSequences, purgeUnreferencedEvents } from '../storage/eventsStore.js';
 import { purgeLoginFailures } from '../storage/loginFailuresStore.js';
 import { purgePortalAccess } from '../storage/portalStore.js';
 import type { BackgroundJob } from './jobSchedule.js';
@@ -55,6 +55,7 @@ export class Housekeeping implements BackgroundJob {
       payloadsPurged: await repeat(() => purgeExpiredPayloads(this.pool, ago(payloadRetentionDays * day), rowsPerStatement)),
       deliveriesPurged: await repeat(() => purgeFinishedDeliveries(this.pool, ago(Math.max(attemptRetentionDays, payloadRetentionDays) * day), rowsPerStatement)),
       eventsPurged: await repeat(() => purgeUnreferencedEvents(this.pool, ago(payloadRetentionDays * day), rowsPerStatement)),
+      laneSequencesPurged: await repeat(() => purgeOldLaneSequences(this.pool, ago(Math.max(attemptRetentionDays, payloadRetentionDays) * day), rowsPerStatement)),
       loginFailuresPurged: await purgeLoginFailures(this.pool, ago(this.options.loginFailureWindowSeconds * 1000)),
       portalAccessPurged: await purgePortalAccess(this.pool, now, ago(this.options.portalSessionMinutes * 60_000)),
     };

@@ -5,6 +5,7 @@ import {
   deleteSubscriberAttempts,
   deleteSubscriberDeliveries,
   deleteSubscriberEvents,
+  deleteSubscriberLaneSequences,
   deleteSubscriberOutboxRows,
   lockSubscriberWebhooks,
   scrubAnswerTexts,
@@ -48,6 +49,7 @@ export class SubscriberErasure {
       const attempts = await deleteSubscriberAttempts(tx, accountId, subscriber);
       const { deliveries, unsent } = await deleteSubscriberDeliveries(tx, accountId, subscriber);
       const events = await deleteSubscriberEvents(tx, accountId, subscriber);
+      await deleteSubscriberLaneSequences(tx, accountId, subscriber);
       const outboxRows = await deleteSubscriberOutboxRows(tx, account, subscriber);
       const scrubbedTexts = await scrubAnswerTexts(tx, accountId, texts);
       return { events, deliveries, unsentDeliveries: unsent, attempts, outboxRows, scrubbedTexts };

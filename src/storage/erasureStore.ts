@@ -51,6 +51,11 @@ export async function deleteSubscriberDeliveries(tx: Queryable, accountId: numbe
   return { deliveries: Number(rows[0]!.deliveries), unsent: Number(rows[0]!.unsent) };
 }
 
+/** The subscriber's lanes' last sequences: the key is personal data like the events' column. */
+export async function deleteSubscriberLaneSequences(tx: Queryable, accountId: number, subscriber: string): Promise<void> {
+  await tx.query('delete ls from lane_sequences ls join webhooks w on w.id = ls.webhook_id where w.account_id = ? and ls.subscriber = ?', [accountId, subscriber]);
+}
+
 export async function deleteSubscriberEvents(tx: Queryable, accountId: number, subscriber: string): Promise<number> {
   const [result] = await tx.query<ResultSetHeader>(`delete e from events e where ${ofSubscriber}`, [accountId, subscriber]);
   return result.affectedRows;

@@ -38,25 +38,43 @@ export async function findReportedEvent(tx: Queryable, accountId: number, extern
   return rows[0] ? { id: Number(rows[0].id), deliveries: Number(rows[0].deliveries) } : undefined;
 }
 
+// The webhooks an event goes to: fanOutEvent's and advanceLaneSequences' condition, as touchWebhooksForEvent numbers them.
+const receivingWebhooks = 'w.account_id = ? and w.event = ? and (w.active = 1 or w.deactivated_at >= ?)';
+
 /**
  * One delivery per matching webhook: pending for an active one, buffered for
  * one deactivated at most bufferDays before the event happened. Each takes the
  * sequence touchWebhooksForEvent gave out, and the sequence of the same
- * subscriber's previous event on that webhook (0 when none is kept). Returns
+ * subscriber's previous event on that webhook: its lane's row (one index
+ * lookup, whatever the subscriber's history), 0 when none is kept. Returns
  * how many deliveries were made.
  */
 export async function fanOutEvent(db: Queryable, eventId: number, event: StoredEvent, bufferSince: Date, now: Date): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
     `insert into deliveries (webhook_id, event_id, sequence, previous_sequence, status, occurred_at, created_at)
-     select w.id, ?, w.last_sequence,
-       if(? is null, w.previous_keyless_sequence, coalesce((
-         select max(pd.sequence) from events pe join deliveries pd on pd.event_id = pe.id
-         where pe.account_id = w.account_id and pe.subscriber = ? and pd.webhook_id = w.id), 0)),
+     select w.id, ?, w.last_sequence, if(? is null, w.previous_keyless_sequence, coalesce(ls.last_sequence, 0)),
        if(w.active = 1, 'pending', 'buffered'), ?, ?
-     from webhooks w
-     where w.account_id = ? and w.event = ? and (w.active = 1 or w.deactivated_at >= ?)`,
-    [eventId, event.subscriber, event.subscriber, event.occurredAt, now, event.accountId, event.event, bufferSince],
+     from webhooks w left join lane_sequences ls on ls.webhook_id = w.id and ls.subscriber = ?
+     where ${receivingWebhooks}`,
+    [eventId, event.subscriber, event.occurredAt, now, event.subscriber, event.accountId, event.event, bufferSince],
   );
+  return result.affectedRows;
+}
+
+/** After fanOutEvent: each receiving webhook's lane of the subscriber now ends at the sequence just given out. */
+export async function advanceLaneSequences(db: Queryable, event: StoredEvent, bufferSince: Date, now: Date): Promise<void> {
+  if (event.subscriber === null) return;
+  await db.query(
+    `insert into lane_sequences (webhook_id, subscriber, last_sequence, last_at)
+     select w.id, ?, w.last_sequence, ? from webhooks w where ${receivingWebhooks}
+     on duplicate key update last_sequence = values(last_sequence), last_at = values(last_at)`,
+    [event.subscriber, now, event.accountId, event.event, bufferSince],
+  );
+}
+
+/** Lanes whose last sequence is older than the retention: what came before is gone, so their next event's previous sequence is 0. */
+export async function purgeOldLaneSequences(db: Queryable, before: Date, limit: number): Promise<number> {
+  const [result] = await db.query<ResultSetHeader>('delete from lane_sequences where last_at < ? limit ?', [before, limit]);
   return result.affectedRows;
 }
 
