@@ -1,9 +1,10 @@
-// A campaign's peak, the workload throughput matters for: serve and one worker
-// process, one account with 100 webhooks on one event, 200 events through
-// POST /internal/events (20,000 deliveries; BENCH_CAMPAIGN_BATCH events a call,
-// default 10, four calls at once) to a fast local receiver, timed
-// from the first intake call to the last receipt. Twice: each event of its
-// own subscriber, and events without a subscriber key (one lane per webhook).
+// A campaign's peak, the workloads throughput matters for: serve and one
+// worker process, events through POST /internal/events (BENCH_CAMPAIGN_BATCH
+// events a call, default 10, four calls at once) to a fast local receiver,
+// timed from the first intake call to the last receipt. Three workloads: 100
+// webhooks on one event and 200 events of as many subscribers; the same
+// without subscriber keys (one lane per webhook); one webhook and 4,000
+// events of 200 subscribers (its lanes in parallel).
 // This tree and the previous releases run alternately in the same run, each
 // on a fresh database migrated by its own code; beside them a plain undici
 // POST loop to the same receiver, and MariaDB's own counters per delivery.
@@ -17,9 +18,22 @@ import { freePort, waitForPort } from '../test/helpers/ports.js';
 import { stopChild } from './child.js';
 import { checkOut, previousReleases, runReleaseCli, startReleaseCli, thisTree, type Release } from './releases.js';
 
-const webhooks = 100;
-const events = 200;
-const total = webhooks * events;
+/** `subscribers`: how many subscriber keys the events cycle through (0: none, one lane per webhook). */
+interface Workload {
+  webhooks: number;
+  events: number;
+  subscribers: number;
+}
+
+const workloads: Workload[] = [
+  { webhooks: 100, events: 200, subscribers: 200 },
+  { webhooks: 100, events: 200, subscribers: 0 },
+  { webhooks: 1, events: 4000, subscribers: 200 },
+];
+const totalOf = (w: Workload) => w.webhooks * w.events;
+
+const describe = (w: Workload, batch: number) =>
+  `${w.webhooks === 1 ? 'one webhook' : `${w.webhooks} webhooks on one event`}, ${w.events} events ${w.subscribers === 0 ? 'without a subscriber key' : w.subscribers >= w.events ? 'of as many subscribers' : `of ${w.subscribers} subscribers`} in calls of ${batch} (${totalOf(w)} deliveries), serve + 1 worker process`;
 const intakeConcurrency = 4;
 const batch = Number(process.env.BENCH_CAMPAIGN_BATCH ?? 10);
 const token = 'campaign-token';
@@ -77,7 +91,9 @@ interface Run {
   perDelivery: Counters;
 }
 
-async function campaign(release: Release, receiver: CountingReceiver, receiverOrigin: string, keyed: boolean): Promise<Run> {
+async function campaign(release: Release, receiver: CountingReceiver, receiverOrigin: string, workload: Workload): Promise<Run> {
+  const { webhooks, events, subscribers } = workload;
+  const total = totalOf(workload);
   const database = await createTestDatabase({ migrated: false });
   const port = await freePort();
   const env = { DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: token, PORT: String(port) };
@@ -106,7 +122,7 @@ async function campaign(release: Release, receiver: CountingReceiver, receiverOr
         next = Math.min(events, next + batch);
         const calls = Array.from({ length: next - first }, (_, i) => {
           const n = first + i;
-          const payload = keyed ? { id: n, subscriber_id: 7_000_000 + n, fields: [{ id: 1, value: `s${n}@example.com` }] } : { id: n, fields: [{ id: 1, value: `s${n}@example.com` }] };
+          const payload = subscribers > 0 ? { id: n, subscriber_id: 7_000_000 + (n % subscribers), fields: [{ id: 1, value: `s${n}@example.com` }] } : { id: n, fields: [{ id: 1, value: `s${n}@example.com` }] };
           return { account: 'shop', event: 'optin_finalized', payload };
         });
         const response = await intake.request({
@@ -133,7 +149,7 @@ async function campaign(release: Release, receiver: CountingReceiver, receiverOr
 }
 
 /** The floor: the same number of POSTs to the same receiver, nothing else, at the worker's default concurrency. */
-async function plainLoop(origin: string, receiver: CountingReceiver): Promise<number> {
+async function plainLoop(origin: string, receiver: CountingReceiver, total: number): Promise<number> {
   const concurrency = 100;
   const pool = new Pool(origin, { connections: concurrency });
   const body = JSON.stringify({ id: 1, subscriber_id: 7_000_001, fields: [{ id: 1, value: 's1@example.com' }] });
@@ -170,26 +186,26 @@ export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_R
   const origin = await receiver.start();
   const rows: string[] = [];
   try {
-    for (const keyed of [true, false]) {
+    for (const workload of workloads) {
       const runs = new Map<Release, Run[]>(releases.map((release) => [release, []]));
       const floor: number[] = [];
       for (let round = 0; round < rounds; round += 1) {
         // Alternating, so that a slow minute of the machine falls on every release alike.
-        for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await campaign(release, receiver, origin, keyed));
-        floor.push(await plainLoop(origin, receiver));
+        for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await campaign(release, receiver, origin, workload));
+        floor.push(await plainLoop(origin, receiver, totalOf(workload)));
       }
-      const workload = `${webhooks} webhooks on one event, ${events} events ${keyed ? 'of as many subscribers' : 'without a subscriber key'} in calls of ${batch} (${total} deliveries), serve + 1 worker process`;
+      const label = describe(workload, batch);
       const ours = runs.get(thisTree)!.map((run) => run.rate);
       for (const release of releases) {
         const rates = runs.get(release)!.map((run) => run.rate);
         const shares = rates.map((rate, i) => rate / floor[i]!);
         const versusOurs = release === thisTree ? '' : `; this tree ${range(ours.map((rate, i) => rate / rates[i]!), 2)}×`;
-        rows.push(`| campaign: ${workload}; ${release.label} | ${range(rates)}/s | plain undici POST loop ${range(floor)}/s | ${range(shares, 2)} of the loop${versusOurs} |`);
+        rows.push(`| campaign: ${label}; ${release.label} | ${range(rates)}/s | plain undici POST loop ${range(floor)}/s | ${range(shares, 2)} of the loop${versusOurs} |`);
       }
       for (const release of releases) {
         const last = runs.get(release)!.at(-1)!.perDelivery;
         const timing = runs.get(release)!.map((run) => `${run.intakeSeconds.toFixed(1)} s of ${run.seconds.toFixed(1)} s`).join(', ');
-        rows.push(`| the same, intake of the ${events} events took; ${release.label} | ${timing} | | |`);
+        rows.push(`| the same, intake of the ${workload.events} events took; ${release.label} | ${timing} | | |`);
         const figures = counters.map((name) => `${name} ${last[name].toFixed(name === 'Innodb_row_lock_time' ? 3 : 2)}`).join(', ');
         rows.push(`| the same, MariaDB counters per delivery (last run); ${release.label} | ${figures} | | |`);
       }

@@ -23,6 +23,7 @@ export interface WebHook {
 }
 
 export const maxAppLength = 255;
+export const maxUrlLength = 2048;
 
 // Control characters and line separators forge log lines and terminal output; direction overrides and isolates make a name read as another.
 const unprintable = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u061c\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
@@ -34,4 +35,3 @@ export function readApp(app: string): string {
   if (unprintable.test(app)) throw invalid('app', 'must not contain control characters or text direction marks');
   return app;
 }
-export const maxUrlLength = 2048;

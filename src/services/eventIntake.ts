@@ -194,8 +194,10 @@ export class EventIntake {
       throw error;
     });
     const deliveries = await fanOutEvent(tx, id, record, bufferSince, now);
-    if (deliveries > 0) await advanceLaneSequences(tx, record, bufferSince, now);
-    if (deliveries > 0) stored.set(`${accountId}\u0000${event.event}`, { accountId, event: event.event });
+    if (deliveries > 0) {
+      await advanceLaneSequences(tx, record, bufferSince, now);
+      stored.set(`${accountId}\u0000${event.event}`, { accountId, event: event.event });
+    }
     return { id, deliveries };
   }
 }

@@ -49,13 +49,15 @@ export class Housekeeping implements BackgroundJob {
       return total;
     };
     const { bufferRetentionDays, attemptRetentionDays, payloadRetentionDays } = this.options;
+    // A finished delivery, and its lane's last sequence, are kept while its payload or its attempts are.
+    const keptDays = Math.max(attemptRetentionDays, payloadRetentionDays);
     return {
       bufferedDiscarded: await purgeOldBufferedDeliveries(this.pool, ago(bufferRetentionDays * day), now),
       attemptsPurged: await repeat(() => purgeOldAttempts(this.pool, ago(attemptRetentionDays * day), rowsPerStatement)),
       payloadsPurged: await repeat(() => purgeExpiredPayloads(this.pool, ago(payloadRetentionDays * day), rowsPerStatement)),
-      deliveriesPurged: await repeat(() => purgeFinishedDeliveries(this.pool, ago(Math.max(attemptRetentionDays, payloadRetentionDays) * day), rowsPerStatement)),
+      deliveriesPurged: await repeat(() => purgeFinishedDeliveries(this.pool, ago(keptDays * day), rowsPerStatement)),
       eventsPurged: await repeat(() => purgeUnreferencedEvents(this.pool, ago(payloadRetentionDays * day), rowsPerStatement)),
-      laneSequencesPurged: await repeat(() => purgeOldLaneSequences(this.pool, ago(Math.max(attemptRetentionDays, payloadRetentionDays) * day), rowsPerStatement)),
+      laneSequencesPurged: await repeat(() => purgeOldLaneSequences(this.pool, ago(keptDays * day), rowsPerStatement)),
       loginFailuresPurged: await purgeLoginFailures(this.pool, ago(this.options.loginFailureWindowSeconds * 1000)),
       portalAccessPurged: await purgePortalAccess(this.pool, now, ago(this.options.portalSessionMinutes * 60_000)),
     };

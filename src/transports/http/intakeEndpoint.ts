@@ -26,8 +26,8 @@ export function intakeEndpoint(
       limit: options.maxRequestBytes,
       strict: false,
       // The payload sits inside the event's object, and a batch's array around that.
-      depthOf: (body) => options.maxPayloadDepth + (body.trimStart().startsWith('[') ? 2 : 1),
-      describe: () => `the payload ${payloadTooDeep(options.maxPayloadDepth)}`,
+      depthOf: (body) => options.maxPayloadDepth + (/^\s*\[/.test(body) ? 2 : 1),
+      refusal: `the payload ${payloadTooDeep(options.maxPayloadDepth)}`,
     }),
   ];
   const refused = (res: Response, error: unknown, transport: string) => {

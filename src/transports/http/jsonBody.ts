@@ -10,13 +10,13 @@ export class TooDeeplyNested extends Error {
 /**
  * express.json with a bound on nesting, checked on the raw text before it is
  * parsed. `depthOf` says how deep a body may nest (an intake batch wraps its
- * events in one more level than a single event); `describe` words the refusal.
+ * events in one more level than a single event); `refusal` is the answer's message.
  */
 export function boundedJson(options: {
   limit: number | string;
   strict?: boolean;
   depthOf: (body: string) => number;
-  describe: (depth: number) => string;
+  refusal: string;
 }) {
   return express.json({
     limit: options.limit,
@@ -24,8 +24,7 @@ export function boundedJson(options: {
     verify: (_req, _res, raw) => {
       // latin1 keeps one character per byte: the brackets and quotes counted are ASCII.
       const body = raw.toString('latin1');
-      const depth = options.depthOf(body);
-      if (textNestsDeeperThan(body, depth)) throw new TooDeeplyNested(options.describe(depth));
+      if (textNestsDeeperThan(body, options.depthOf(body))) throw new TooDeeplyNested(options.refusal);
     },
   });
 }
@@ -33,4 +32,4 @@ export function boundedJson(options: {
 /** What a webservice call or an internal call's body may nest: a list of headers in a call is three levels. */
 const callDepth = 8;
 export const boundedCallJson = (limit: number | string) =>
-  boundedJson({ limit, depthOf: () => callDepth, describe: (depth) => `the request is nested more than ${depth} levels deep; no call needs that` });
+  boundedJson({ limit, depthOf: () => callDepth, refusal: `the request is nested more than ${callDepth} levels deep; no call needs that` });

@@ -30,9 +30,9 @@ export interface SoapCall {
  * while the parser streams keeps every request under MAX_CALL_BYTES linear
  * and cheap: a namespace-aware parser pays per element for its depth.
  */
-export const maxSoapDepth = 32;
-export const maxSoapElements = 2000;
-export const maxSoapAttributes = 200;
+const maxSoapDepth = 32;
+const maxSoapElements = 2000;
+const maxSoapAttributes = 200;
 
 /** One element as the reader keeps it: resolved name, and what a parameter needs. */
 interface OpenElement {
