@@ -186,7 +186,9 @@ export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_R
   const origin = await receiver.start();
   const rows: string[] = [];
   try {
-    for (const workload of workloads) {
+    // BENCH_CAMPAIGN_WORKLOAD=n (0, 1, 2) runs one workload alone, for more rounds of it in the same time.
+    const only = process.env.BENCH_CAMPAIGN_WORKLOAD;
+    for (const workload of only === undefined ? workloads : [workloads[Number(only)]!]) {
       const runs = new Map<Release, Run[]>(releases.map((release) => [release, []]));
       const floor: number[] = [];
       for (let round = 0; round < rounds; round += 1) {
