@@ -117,6 +117,13 @@ describe('hostile input against the newer surfaces', function () {
     const json = await fetch(`${service.baseUrl}/json/getwebhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"username":${nested}}` });
     expect(json.status).to.equal(400);
     expect(((await json.json()) as { message: string }).message).to.match(/nested more than/);
+    const zapier = await fetch(`${service.baseUrl}/zapier/hooks`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}`, 'content-type': 'application/json' },
+      body: `{"hookUrl":${nested}}`,
+    });
+    expect(zapier.status).to.equal(400);
+    expect(((await zapier.json()) as { message: string }).message).to.match(/nested more than/);
   });
 
   async function portalSession(): Promise<{ cookie: string; link: string }> {
