@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AttemptOutcome } from './domain/delivery.js';
+import { isLoadAnswer } from './domain/pace.js';
 import type { Observer } from './services/observer.js';
 import type { QueueStats } from './storage/statsStore.js';
 
@@ -28,6 +29,12 @@ export class Metrics implements Observer {
   });
   private readonly leases = new Counter({
     name: 'webhooks_worker_leases_total', help: 'Webhook leases taken by this process\'s workers', registers: [this.registry],
+  });
+  private readonly paceWaits = new Counter({
+    name: 'webhooks_pace_waits_total', help: 'Times a round waited for the receiver\'s pace (window full, pause after a load answer, or maxPerSecond)', registers: [this.registry],
+  });
+  private readonly loadAnswers = new Counter({
+    name: 'webhooks_load_answers_total', help: 'Attempts answered with a load signal (429, 502, 503, 504, refused or reset, timed out)', registers: [this.registry],
   });
   private readonly notifications = new Counter({
     name: 'webhooks_notifications_total', help: 'Notification e-mails by result', labelNames: ['result'] as const, registers: [this.registry],
@@ -71,7 +78,12 @@ export class Metrics implements Observer {
       return;
     }
     this.attempts.inc({ outcome: 'failed', failure_class: outcome.failureClass });
+    if (isLoadAnswer(outcome)) this.loadAnswers.inc();
     this.attemptDuration.observe({ outcome: 'failed' }, outcome.durationMs / 1000);
+  }
+
+  paceWaited(): void {
+    this.paceWaits.inc();
   }
 
   webhookDeactivated(reason: string): void {

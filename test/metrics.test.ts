@@ -46,7 +46,7 @@ describe('/metrics', () => {
     expect(sample(queued, 'webhooks_webservice_calls_total', 'transport="json",function="GetWebHooks",error="1"')).to.equal(1);
 
     const worker = service.app.createWorker();
-    receiver.reply = (_r, index) => (index === 0 ? { status: 200 } : { status: 503 });
+    receiver.reply = (_r, index) => (index === 0 ? { status: 200 } : { status: 500 }); // 503 would be a load answer: the pace's, not a failure
     await worker.runOnce();
     clock.advance(2000);
     await worker.runOnce();

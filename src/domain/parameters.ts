@@ -53,6 +53,12 @@ export function optionalInteger(params: RawParameters, name: string, bounds: { m
   return Number(value);
 }
 
+/** A throttle in requests per second (`maxPerSecond`): absent, empty or 0 is none (null). */
+export function optionalPerSecond(params: RawParameters, name: string, max: number): number | null {
+  const perSecond = optionalInteger(params, name, { min: 0, max, fallback: 0 });
+  return perSecond === 0 ? null : perSecond;
+}
+
 /** An optional value from a fixed set; absent or empty is undefined. */
 export function optionalChoice<T extends string>(params: RawParameters, name: string, choices: readonly T[]): T | undefined {
   const value = text(params, name)?.trim();

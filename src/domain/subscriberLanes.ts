@@ -26,6 +26,16 @@ export class SubscriberLanes<T extends { subscriber: string | null }> {
     return undefined;
   }
 
+  hasWaiting(): boolean {
+    return this.waiting.length > 0;
+  }
+
+  /** An item that must go again (refused for load): first in line, its subscriber not blocked. */
+  requeue(item: T): void {
+    this.busy.delete(item.subscriber);
+    this.waiting.unshift(item);
+  }
+
   finished(item: T, succeeded: boolean): void {
     this.busy.delete(item.subscriber);
     if (!succeeded) this.blocked.add(item.subscriber);

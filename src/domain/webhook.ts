@@ -20,9 +20,12 @@ export interface WebHook {
   failureCount: number;
   lastError: string | null;
   bufferedEvents: number;
+  /** The customer's throttle: at most this many requests in any second; null: no limit (the pace alone). */
+  maxPerSecond: number | null;
 }
 
 export const maxAppLength = 255;
+export const maxPerSecondLimit = 1000;
 export const maxUrlLength = 2048;
 
 // Control characters and line separators forge log lines and terminal output; direction overrides and isolates make a name read as another.

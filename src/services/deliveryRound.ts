@@ -7,6 +7,16 @@ export interface RoundAttempt {
   attemptedAt: Date;
   endedAt: Date;
   outcome: AttemptOutcome;
+  /** Refused for load while the endpoint takes requests: a pace signal that costs the delivery nothing; it went again. */
+  paced: boolean;
+}
+
+/** The receiver's pace, as the round sees it. */
+export interface RoundPace {
+  /** 0: another attempt may start now; a number: ms until one may; null: when an attempt in flight ends. */
+  waitMs(): number | null;
+  /** Calls `wake` once when an attempt in flight (of any round on the same origin) ends or a pause is over. */
+  whenRoom(wake: () => void): void;
 }
 
 export interface Round {
@@ -23,7 +33,8 @@ export interface Round {
   takeExtraSlot(): boolean;
   giveExtraSlot(): void;
   now(): Date;
-  send(delivery: PendingDelivery, attemptedAt: Date): Promise<AttemptOutcome>;
+  pace: RoundPace;
+  send(delivery: PendingDelivery, attemptedAt: Date): Promise<{ outcome: AttemptOutcome; paced: boolean }>;
 }
 
 /**
@@ -33,7 +44,9 @@ export interface Round {
  * after it (until then nothing new starts, so that an endpoint that is down
  * gets no more than the attempts already in flight), and an outcome may end
  * the round (what is in flight then ends by its deadline). Resolves with the
- * attempts in the order they ended.
+ * attempts in the order they ended. Nothing starts beyond the receiver's
+ * pace: the round waits for it, and a delivery refused for load goes again
+ * first once the pace allows.
  */
 export function sendRound(round: Round): Promise<RoundAttempt[]> {
   const lanes = new SubscriberLanes(round.deliveries);
@@ -43,10 +56,25 @@ export function sendRound(round: Round): Promise<RoundAttempt[]> {
   let ended = false;
   let succeeded = false;
   let lastFailed = false;
+  let waitingForPace = false;
   return new Promise((resolve) => {
     const limit = () => (round.probing && !succeeded ? 1 : round.parallelism);
+    const wake = () => {
+      waitingForPace = false;
+      pump();
+    };
+    // Whether the pace lets an attempt start now; if not, the round is woken when it may.
+    const paceAllows = () => {
+      if (waitingForPace) return false;
+      const wait = round.pace.waitMs();
+      if (wait === 0) return true;
+      waitingForPace = true;
+      if (wait === null) round.pace.whenRoom(wake);
+      else setTimeout(wake, wait);
+      return false;
+    };
     const pump = () => {
-      while (!ended && !lastFailed && inFlight < limit() && round.mayStart()) {
+      while (!ended && !lastFailed && inFlight < limit() && round.mayStart() && lanes.hasWaiting() && paceAllows()) {
         const extra = inFlight > 0;
         if (extra && !round.takeExtraSlot()) break;
         const delivery = lanes.next();
@@ -57,13 +85,17 @@ export function sendRound(round: Round): Promise<RoundAttempt[]> {
         if (extra) extraSlots += 1;
         inFlight += 1;
         const attemptedAt = round.now();
-        round.send(delivery, attemptedAt).then((outcome) => {
-          const attempt = { delivery, attemptedAt, endedAt: round.now(), outcome };
+        round.send(delivery, attemptedAt).then(({ outcome, paced }) => {
+          const attempt = { delivery, attemptedAt, endedAt: round.now(), outcome, paced };
           attempts.push(attempt);
-          lanes.finished(delivery, outcome.succeeded);
-          if (outcome.succeeded) succeeded = true;
-          lastFailed = !outcome.succeeded;
-          if (round.endsRound(attempt)) ended = true;
+          if (paced) {
+            lanes.requeue(delivery);
+          } else {
+            lanes.finished(delivery, outcome.succeeded);
+            if (outcome.succeeded) succeeded = true;
+            lastFailed = !outcome.succeeded;
+            if (round.endsRound(attempt)) ended = true;
+          }
           inFlight -= 1;
           if (extraSlots > 0) {
             extraSlots -= 1;
@@ -72,7 +104,8 @@ export function sendRound(round: Round): Promise<RoundAttempt[]> {
           pump();
         });
       }
-      if (inFlight === 0) resolve(attempts);
+      // While the pace holds the round back, it is not over: a wake-up pumps again.
+      if (inFlight === 0 && !(waitingForPace && !ended && !lastFailed && round.mayStart())) resolve(attempts);
     };
     pump();
   });

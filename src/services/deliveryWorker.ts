@@ -16,7 +16,7 @@ import {
 } from '../domain/failurePolicy.js';
 import { erasedText } from '../domain/event.js';
 import { messageIdOf, sequenceHeaders, signedHeaders, signingKeys } from '../domain/signature.js';
-import { insertAttempts } from '../storage/attemptsStore.js';
+import { insertAttempts, recentAttempts } from '../storage/attemptsStore.js';
 import { inTransaction, type Pool, type PoolConnection, type Queryable } from '../storage/database.js';
 import {
   backOffLane,
@@ -51,6 +51,7 @@ import {
   type Lease,
 } from '../storage/webhookLifecycleStore.js';
 import { sendRound, type RoundAttempt } from './deliveryRound.js';
+import { OriginPaces, WebhookPace } from './pace.js';
 import type { DirectDelivery } from './eventIntake.js';
 import type { JobSchedule } from './jobSchedule.js';
 import type { Observer } from './observer.js';
@@ -95,6 +96,7 @@ interface HeldWebhook {
   /** The HMAC keys requests are signed with, derived once per round (a rotated secret signs from the next one). */
   keys: Buffer[];
   lease: Lease;
+  pace: WebhookPace;
   /** The lease was taken over: nothing more may start under it. */
   lost: boolean;
   done: Promise<void>;
@@ -121,6 +123,7 @@ export class DeliveryWorker implements DirectDelivery {
   private readonly wakeup = new Wakeup();
   private readonly held = new Map<number, HeldWebhook>();
   private readonly slots: Slots;
+  private readonly paces: OriginPaces;
   private readonly leaseMs: number;
   private stopping = false;
   private running: Promise<void> | undefined;
@@ -140,6 +143,7 @@ export class DeliveryWorker implements DirectDelivery {
   ) {
     this.id = id;
     this.slots = new Slots(options.workerConcurrency, options.accountConcurrency);
+    this.paces = new OriginPaces({ ceiling: options.accountConcurrency, initial: options.webhookParallelism });
     this.leaseMs = options.leaseSeconds * 1000;
   }
 
@@ -257,13 +261,16 @@ export class DeliveryWorker implements DirectDelivery {
 
   /** Runs a leased webhook until it is released; its slot was taken by the claim. */
   private hold(webhook: ClaimedWebhook, lease: Lease): void {
-    const held: HeldWebhook = { webhook, keys: [], lease, lost: false, done: Promise.resolve() };
+    const origin = this.paces.join(webhook.accountId, webhook.url);
+    const pace = new WebhookPace(origin, webhook.maxPerSecond, () => this.clock.now().getTime());
+    const held: HeldWebhook = { webhook, keys: [], lease, pace, lost: false, done: Promise.resolve() };
     this.held.set(webhook.id, held);
     held.done = this.deliver(held)
       .catch((error: unknown) => this.log.error({ err: error, webhook: webhook.id, worker: this.id }, 'delivering failed; the lease runs out and the webhook is taken over'))
       .finally(() => {
         // A lost lease's webhook may have come back to this worker under a new one meanwhile.
         if (this.held.get(webhook.id) === held) this.held.delete(webhook.id);
+        this.paces.leave(webhook.accountId, webhook.url, origin);
         this.slots.give(webhook.accountId);
         this.wakeup.notify();
       });
@@ -271,6 +278,13 @@ export class DeliveryWorker implements DirectDelivery {
 
   /** Rounds under one lease, as long as the endpoint is not down and deliveries may go. */
   private async deliver(held: HeldWebhook): Promise<void> {
+    // The throttle counts what earlier leases (of any worker) sent in the last second. Attempts are
+    // numbered as they end, so a few more than the throttle's count cover those that started later.
+    const { maxPerSecond } = held.webhook;
+    if (maxPerSecond !== null) {
+      const recent = await recentAttempts(this.pool, held.webhook.id, maxPerSecond + this.options.webhookParallelism);
+      held.pace.seed(recent.map((a) => a.attemptedAt.getTime()));
+    }
     for (let round = 1; ; round += 1) {
       // A down endpoint is probed with its oldest delivery, whatever its lane; otherwise lanes that back off wait.
       const { health } = held.webhook;
@@ -316,18 +330,28 @@ export class DeliveryWorker implements DirectDelivery {
       takeExtraSlot: () => this.slots.take(webhook.accountId),
       giveExtraSlot: () => this.slots.give(webhook.accountId),
       now: () => this.clock.now(),
+      pace: {
+        waitMs: () => {
+          const wait = held.pace.waitMs();
+          if (wait !== 0) this.observer.paceWaited();
+          return wait;
+        },
+        whenRoom: (wake) => held.pace.whenRoom(wake),
+      },
       send: async (delivery, attemptedAt) => {
+        const sentAt = held.pace.start();
         const outcome = await this.send(held, delivery, attemptedAt);
+        const paced = held.pace.ended(delivery.id, outcome, sentAt);
         this.observer.deliveryAttempt(outcome);
         // One wide line per attempt. Never the answer's text: receivers echo payloads, and payloads are personal data.
         if (this.log.isLevelEnabled('info')) this.log.info(
           {
             worker: this.id, webhook: webhook.id, delivery: delivery.id, event: delivery.event, status: outcome.statusCode, ms: Math.round(outcome.durationMs),
-            outcome: outcome.succeeded ? 'delivered' : 'failed', failureClass: outcome.succeeded ? undefined : outcome.failureClass,
+            outcome: outcome.succeeded ? 'delivered' : paced ? 'paced' : 'failed', failureClass: outcome.succeeded ? undefined : outcome.failureClass,
           },
           'delivery attempt',
         );
-        return outcome;
+        return { outcome, paced };
       },
     });
   }
@@ -355,10 +379,11 @@ export class DeliveryWorker implements DirectDelivery {
     const { webhook } = held;
     const delivered = attempts.filter((a) => a.outcome.succeeded).map((a) => a.delivery.id);
     const failed = attempts.filter((a) => !a.outcome.succeeded).map((a) => a.delivery.id);
+    const counted = countedAttempts(attempts, held.pace.takesRequests());
     let decision: RoundDecision | undefined;
     const recorded = await inTransaction(this.pool, async (tx): Promise<Recorded> => {
       const now = this.clock.now();
-      decision = decideAfterRound(webhook.health, attempts.map(laneAttempt), now, this.policyFor(webhook));
+      decision = decideAfterRound(webhook.health, counted.map(laneAttempt), now, this.policyFor(webhook));
       const applied = await this.apply(tx, held, decision, attempts, delivered, keep, now);
       if (applied.kind === 'lost') {
         this.log.warn({ worker: this.id, webhook: webhook.id }, 'lease lost before recording; another worker took over');
@@ -510,6 +535,15 @@ export class DeliveryWorker implements DirectDelivery {
       }
     }
   }
+}
+
+/**
+ * The attempts the failure policy judges: paced refusals cost nothing, unless
+ * the round accepted nothing from an endpoint that takes nothing (it is down).
+ */
+function countedAttempts(attempts: RoundAttempt[], endpointTakesRequests: boolean): RoundAttempt[] {
+  const acceptedAny = attempts.some((a) => a.outcome.succeeded);
+  return acceptedAny || endpointTakesRequests ? attempts.filter((a) => !a.paced) : attempts;
 }
 
 function laneAttempt(attempt: RoundAttempt): LaneAttempt {

@@ -63,6 +63,8 @@ export interface NewWebhookInput {
   app: string;
   event: string;
   url: string;
+  /** The customer's throttle; absent or null: none. */
+  maxPerSecond?: number | null;
 }
 
 /**
@@ -106,7 +108,8 @@ export class WebhookService {
       if ((await countWebhooks(tx, accountId)) >= this.options.maxWebhooksPerAccount) {
         throw limitReached(`an account may have at most ${this.options.maxWebhooksPerAccount} webhooks`);
       }
-      const id = await insertWebhook(tx, { accountId, app, event, url: input.url, secret: newSecret(), createdVia }, now);
+      const maxPerSecond = input.maxPerSecond ?? null;
+      const id = await insertWebhook(tx, { accountId, app, event, url: input.url, secret: newSecret(), createdVia, maxPerSecond }, now);
       return (await findWebhook(tx, accountId, id))!;
     });
   }

@@ -1,10 +1,11 @@
 import { deliveryStatuses, type AttemptOutcome } from '../domain/delivery.js';
-import type { WebHook } from '../domain/webhook.js';
+import { maxPerSecondLimit, type WebHook } from '../domain/webhook.js';
 import {
   optionalBoolean,
   optionalChoice,
   optionalDateTime,
   optionalInteger,
+  optionalPerSecond,
   optionalText,
   requiredDateTime,
   requiredId,
@@ -68,8 +69,9 @@ export class Webservice {
     switch (name) {
       case 'CreateWebHook': {
         const input = readNewWebhook({ app: requiredText(params, 'app'), event: requiredText(params, 'event'), url: requiredText(params, 'url') });
+        const maxPerSecond = optionalPerSecond(params, 'maxPerSecond', maxPerSecondLimit);
         const account = await this.authenticator.authenticate(username, password, caller.address);
-        return { function: name, message: '', result: await this.webhooks.create(account.id, input) };
+        return { function: name, message: '', result: await this.webhooks.create(account.id, { ...input, maxPerSecond }) };
       }
       case 'GetWebHooks': {
         const app = optionalText(params, 'app');

@@ -17,6 +17,8 @@ export interface ClaimedWebhook {
   /** The latest retry any lane was given: after it, no lane backs off. Only the lease holder moves it. */
   laneRetryAt: Date | null;
   createdVia: 'webservice' | 'zapier';
+  /** The customer's throttle; null: none. */
+  maxPerSecond: number | null;
 }
 
 export interface Lease {
@@ -61,7 +63,7 @@ export async function selectClaimableWebhooks(
   return rows.map(toClaimedWebhook);
 }
 
-const claimedColumns = 'w.id, w.account_id, w.url, w.failure_count, w.failure_step_at, w.first_failure_at, w.failure_streak, w.circuit_open, w.lane_retry_at, w.created_via';
+const claimedColumns = 'w.id, w.account_id, w.url, w.failure_count, w.failure_step_at, w.first_failure_at, w.failure_streak, w.circuit_open, w.lane_retry_at, w.created_via, w.max_per_second';
 
 function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
   const health: EndpointHealth = {
@@ -71,7 +73,8 @@ function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
     failureStreak: Number(row.failure_streak),
     circuitOpen: Boolean(row.circuit_open),
   };
-  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, health, laneRetryAt: row.lane_retry_at ?? null, createdVia: row.created_via };
+  return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, health, laneRetryAt: row.lane_retry_at ?? null, createdVia: row.created_via,
+    maxPerSecond: row.max_per_second === null || row.max_per_second === undefined ? null : Number(row.max_per_second) };
 }
 
 /**

@@ -5,7 +5,7 @@ import { selectRows, type Pool, type Queryable, type ResultSetHeader, type RowDa
 // discards them, and intake buffers only under the webhook's row lock), so the
 // count is skipped for the active ones: GetWebHooks is the hot path.
 const webhookColumns = `w.id, w.account_id, w.app, w.event, w.url, w.secret, w.active, w.created_at,
-  w.deactivated_at, w.failure_count, w.last_error,
+  w.deactivated_at, w.failure_count, w.last_error, w.max_per_second,
   if(w.active = 1, 0, (select count(*) from deliveries d where d.webhook_id = w.id and d.status = 'buffered')) as buffered_events`;
 
 function toWebHook(row: RowDataPacket): WebHook {
@@ -22,6 +22,7 @@ function toWebHook(row: RowDataPacket): WebHook {
     failureCount: Number(row.failure_count),
     lastError: row.last_error,
     bufferedEvents: Number(row.buffered_events),
+    maxPerSecond: row.max_per_second === null ? null : Number(row.max_per_second),
   };
 }
 
@@ -32,12 +33,13 @@ export interface NewWebHook {
   url: string;
   secret: string;
   createdVia: 'webservice' | 'zapier';
+  maxPerSecond: number | null;
 }
 
 export async function insertWebhook(db: Queryable, webhook: NewWebHook, now: Date): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
-    'insert into webhooks (account_id, app, event, url, secret, created_via, created_at) values (?, ?, ?, ?, ?, ?, ?)',
-    [webhook.accountId, webhook.app, webhook.event, webhook.url, webhook.secret, webhook.createdVia, now],
+    'insert into webhooks (account_id, app, event, url, secret, created_via, max_per_second, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
+    [webhook.accountId, webhook.app, webhook.event, webhook.url, webhook.secret, webhook.createdVia, webhook.maxPerSecond, now],
   );
   return result.insertId;
 }

@@ -36,6 +36,8 @@ export function wireWebHook(webhook: WebHook): Record<string, unknown> {
   if (webhook.lastError) wire.lastError = webhook.lastError;
   wire.bufferedEvents = webhook.bufferedEvents;
   wire.secret = webhook.secret;
+  // After the secret, so that clients that read the second release's sequence strictly still find theirs in order.
+  wire.maxPerSecond = webhook.maxPerSecond ?? 0;
   return wire;
 }
 
@@ -83,8 +85,11 @@ export function wireResult(outcome: Outcome): unknown {
       return wireWebHook(outcome.result);
     case 'GetWebHooks':
       return outcome.result.map(wireWebHook);
-    case 'ActivateWebHook':
-      return { ...wireWebHook(outcome.result.webhook), replayedEvents: outcome.result.replayedEvents };
+    case 'ActivateWebHook': {
+      // New fields go last, after the second release's replayedEvents.
+      const { maxPerSecond, ...webhook } = wireWebHook(outcome.result.webhook);
+      return { ...webhook, replayedEvents: outcome.result.replayedEvents, maxPerSecond };
+    }
     case 'DeleteWebHookById':
       return true;
     case 'TestWebHook':

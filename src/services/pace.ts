@@ -1,0 +1,174 @@
+import type { AttemptOutcome } from '../domain/delivery.js';
+import {
+  isPacedRefusal,
+  paceAfter,
+  paceAnswerOf,
+  startingWindow,
+  throttleSecondMs,
+  throttleWaitMs,
+  windowSize,
+  type PaceLimits,
+  type PaceWindow,
+} from '../domain/pace.js';
+
+// An endpoint that accepted a request this recently still takes requests.
+const acceptedLatelyMs = 10_000;
+
+/**
+ * What one server takes, as this process learns it: the pace window of an
+ * account's webhooks that send to one origin (scheme, host, port), what they
+ * have in flight together, and a pause after a load signal. Shared by the
+ * rounds of those webhooks; ends when none of them is held.
+ */
+export class OriginPace {
+  private window: PaceWindow;
+  private inFlight = 0;
+  private pausedUntilMs = 0;
+  private acceptedAtMs = -Infinity;
+  private readonly waiting = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  users = 0;
+
+  constructor(
+    private readonly limits: PaceLimits,
+    private readonly nowMs: () => number,
+  ) {
+    this.window = startingWindow(limits);
+  }
+
+  /** 0: a request may start now; a number: ms until it may; null: when one in flight ends. */
+  waitMs(): number | null {
+    const paused = this.pausedUntilMs - this.nowMs();
+    if (paused > 0) return paused;
+    return this.inFlight < windowSize(this.window) ? 0 : null;
+  }
+
+  /** Calls `wake` once when a request in flight ends or a pause is over. */
+  whenRoom(wake: () => void): void {
+    this.waiting.add(wake);
+  }
+
+  started(): void {
+    this.inFlight += 1;
+  }
+
+  ended(outcome: AttemptOutcome, sentAtMs: number): void {
+    this.inFlight -= 1;
+    const now = this.nowMs();
+    if (outcome.succeeded) this.acceptedAtMs = now;
+    const { window, pauseMs } = paceAfter(this.window, paceAnswerOf(outcome, sentAtMs), now, this.limits);
+    this.window = window;
+    if (pauseMs > 0) this.pause(now + pauseMs);
+    else if (now >= this.pausedUntilMs) this.wakeAll();
+  }
+
+  /** Whether the endpoint shows that it takes requests: one accepted lately, or others still in flight. */
+  takesRequests(): boolean {
+    return this.inFlight > 0 || this.nowMs() - this.acceptedAtMs < acceptedLatelyMs;
+  }
+
+  get size(): number {
+    return windowSize(this.window);
+  }
+
+  private pause(untilMs: number): void {
+    if (untilMs <= this.pausedUntilMs) return;
+    this.pausedUntilMs = untilMs;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wakeAll(), untilMs - this.nowMs());
+    this.timer.unref();
+  }
+
+  private wakeAll(): void {
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const wake of waiting) wake();
+  }
+}
+
+/** The origin paces of one process, one per account and origin while a webhook of theirs is held. */
+export class OriginPaces {
+  private readonly paces = new Map<string, OriginPace>();
+
+  constructor(
+    private readonly limits: PaceLimits,
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {}
+
+  join(accountId: number, url: string): OriginPace {
+    const key = `${accountId} ${new URL(url).origin}`;
+    let pace = this.paces.get(key);
+    if (!pace) {
+      pace = new OriginPace(this.limits, this.nowMs);
+      this.paces.set(key, pace);
+    }
+    pace.users += 1;
+    return pace;
+  }
+
+  leave(accountId: number, url: string, pace: OriginPace): void {
+    pace.users -= 1;
+    // Kept while another webhook of the account uses the origin; a new one starts from the initial window.
+    if (pace.users === 0) this.paces.delete(`${accountId} ${new URL(url).origin}`);
+  }
+}
+
+/**
+ * The pace of one leased webhook: its origin's window, the customer's
+ * throttle (maxPerSecond, a log of when requests started, seeded from the
+ * attempts of the last second so that it holds across leases and workers),
+ * and how often each delivery was refused for load in a row.
+ */
+export class WebhookPace {
+  private readonly started: number[] = [];
+  private readonly refusals = new Map<number, number>();
+
+  constructor(
+    readonly origin: OriginPace,
+    private readonly maxPerSecond: number | null,
+    private readonly clockMs: () => number,
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {}
+
+  /** Requests of this webhook that started lately (by the clock attempts are recorded with). */
+  seed(startedAtMs: number[]): void {
+    this.started.push(...startedAtMs);
+  }
+
+  /** 0: may start now; a number: ms to wait; null: until a request in flight ends. */
+  waitMs(): number | null {
+    const origin = this.origin.waitMs();
+    if (this.maxPerSecond === null || origin === null) return origin;
+    return Math.max(origin, throttleWaitMs(this.started, this.maxPerSecond, this.clockMs()));
+  }
+
+  whenRoom(wake: () => void): void {
+    this.origin.whenRoom(wake);
+  }
+
+  /** A request starts now; returns when it was sent, for `ended`. */
+  start(): number {
+    if (this.maxPerSecond !== null) {
+      const now = this.clockMs();
+      while (this.started.length > 0 && this.started[0]! <= now - throttleSecondMs) this.started.shift();
+      this.started.push(now);
+    }
+    this.origin.started();
+    return this.nowMs();
+  }
+
+  /** The request ended: the origin learns from it; returns whether it was a paced refusal (it goes again, costing nothing). */
+  ended(deliveryId: number, outcome: AttemptOutcome, sentAtMs: number): boolean {
+    this.origin.ended(outcome, sentAtMs);
+    const inARow = this.refusals.get(deliveryId) ?? 0;
+    const paced = isPacedRefusal(outcome, inARow, this.origin.takesRequests());
+    if (paced) this.refusals.set(deliveryId, inARow + 1);
+    else this.refusals.delete(deliveryId);
+    return paced;
+  }
+
+  /** Whether the endpoint took requests lately: a round that had only refusals from one that does not is a round of failures. */
+  takesRequests(): boolean {
+    return this.origin.takesRequests();
+  }
+}
