@@ -79,8 +79,10 @@ describe('the customer portal', function () {
         await page.getByLabel('Name (app)').fill('newsletter-tool');
         await page.getByLabel(language === 'de' ? 'Ereignis' : 'Event').selectOption('optout_finalized');
         await page.getByLabel('URL').fill(receiver.url('/created'));
+        await page.getByLabel(language === 'de' ? /Anfragen pro Sekunde/ : /requests per second/).fill('20');
         await page.getByRole('button', { name: language === 'de' ? 'Anlegen' : 'Create' }).click();
         expect(page.url()).to.match(/\/portal\/webhooks\/\d+$/);
+        expect((await service.app.webhooks.list(account.id, {})).find((w) => w.app === 'newsletter-tool')).to.deep.include({ maxPerSecond: 20 });
         await page.getByRole('link', { name: language === 'de' ? 'Diesen Webhook löschen' : 'Delete this webhook' }).click();
         await expectAccessible(page, 'the confirmation');
         await page.getByRole('button', { name: language === 'de' ? 'Löschen' : 'Delete' }).click();

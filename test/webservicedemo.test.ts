@@ -105,9 +105,11 @@ describe('the Webservicedemo', function () {
         expect(ran.code, `${ran.stdout}\n${ran.stderr}`).to.equal(0);
         if (language === 'curl') expect(ran.stdout).to.contain('<error>0</error>');
       };
-      ok(await runners[language]!(await generated('CreateWebHook', { app, event: 'optin_finalized', url: 'https://hooks.example.com/in?a=1&b=2' }, language), 'create'));
+      ok(await runners[language]!(await generated('CreateWebHook', { app, event: 'optin_finalized', url: 'https://hooks.example.com/in?a=1&b=2', maxPerSecond: '20' }, language), 'create'));
       expect(await storedApps()).to.include(app);
       const id = await idOf(app);
+      const [[{ throttle }]] = await service.app.pool.query<any[]>('select max_per_second as throttle from webhooks where id = ?', [id]);
+      expect(throttle, 'maxPerSecond as typed').to.equal(20);
 
       const listed = await runners[language]!(await generated('GetWebHooks', { app, event: '' }, language), 'get');
       ok(listed);

@@ -2,9 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { deliveryStatuses } from '../../domain/delivery.js';
 import { ApiError, ErrorCode } from '../../domain/errors.js';
-import { readDateTime } from '../../domain/parameters.js';
+import { optionalPerSecond, readDateTime } from '../../domain/parameters.js';
 import { deliveryIdOf, messageIdOf } from '../../domain/signature.js';
-import { eventNames, type WebHook } from '../../domain/webhook.js';
+import { eventNames, maxPerSecondLimit, type WebHook } from '../../domain/webhook.js';
 import type { Logger } from '../../logger.js';
 import type { PortalAccess, PortalSession } from '../../services/portal.js';
 import type { PageTest } from '../../services/reactivation.js';
@@ -38,6 +38,8 @@ const texts = {
   failed: { en: 'failed', de: 'fehlgeschlagen' },
   create: { en: 'Create a webhook', de: 'Webhook anlegen' },
   createButton: { en: 'Create', de: 'Anlegen' },
+  maxPerSecond: { en: 'At most … requests per second (empty: no limit)', de: 'Höchstens … Anfragen pro Sekunde (leer: keine Grenze)' },
+  noLimit: { en: 'no limit: as fast as your server answers well', de: 'keine Grenze: so schnell, wie Ihr Server gut antwortet' },
   open: { en: 'Open', de: 'Öffnen' },
   back: { en: 'All webhooks', de: 'Alle Webhooks' },
   lastError: { en: 'Last error', de: 'Letzter Fehler' },
@@ -189,6 +191,7 @@ ${body}`;
 ${field('app', 'app', t.app, '<input type="text" required maxlength="255">')}
 ${field('event', 'event', t.event, `<select required>${eventNames.map((name) => `<option value="${name}">${name}</option>`).join('')}</select>`)}
 ${field('url', 'url', t.url, '<input type="url" required maxlength="2048" size="60">')}
+${field('maxPerSecond', 'maxPerSecond', t.maxPerSecond, `<input type="number" min="0" max="${maxPerSecondLimit}" step="1" inputmode="numeric">`)}
 <button type="submit">${e(t.createButton)}</button></form></section>`, false);
   }
 
@@ -203,7 +206,7 @@ ${field('url', 'url', t.url, '<input type="url" required maxlength="2048" size="
     const deliveryId = filter.messageId ? deliveryIdOf(filter.messageId.trim()) ?? -1 : undefined;
     const log = await webhooks.deliveries(session.accountId, webhook.id, { limit: logLength, status: chosen, subscriber: filter.subscriber?.trim() || undefined, deliveryId });
     const csrf = hidden('csrf', session.csrf);
-    const facts: Array<[string, string]> = [[t.event, webhook.event], [t.url, webhook.url], [t.failures, String(webhook.failureCount)], [t.buffered, String(webhook.bufferedEvents)]];
+    const facts: Array<[string, string]> = [[t.event, webhook.event], [t.url, webhook.url], [t.failures, String(webhook.failureCount)], [t.buffered, String(webhook.bufferedEvents)], [t.maxPerSecond, webhook.maxPerSecond === null ? t.noLimit : String(webhook.maxPerSecond)]];
     if (webhook.lastError) facts.push([t.lastError, webhook.lastError]);
     const rows = log.map((d) => `<tr><td><a href="/portal/webhooks/${webhook.id}/deliveries/${messageIdOf(d.id)}">${messageIdOf(d.id)}</a></td><td>${e(formatUtc(d.occurredAt, language))}</td><td>${e(d.subscriber ?? '')}</td><td>${e(d.status)}</td><td>${d.attempts}</td><td>${e(d.lastError ?? (d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : ''))}</td></tr>`);
     const reactivate = webhook.active ? '' : `<form method="post" action="/portal/webhooks/${webhook.id}/reactivate">${csrf}<p>${e(t.reactivateNote)}</p>
@@ -287,7 +290,8 @@ ${attempts.length === 0 ? `<p>${e(t.noAttempts)}</p>` : `<table><thead><tr>${[t.
     const signed = await changing(req, res);
     if (!signed) return;
     try {
-      const created = await webhooks.create(signed.session.accountId, { app: String(req.body.app ?? ''), event: String(req.body.event ?? ''), url: String(req.body.url ?? '') });
+      const maxPerSecond = optionalPerSecond(req.body, 'maxPerSecond', maxPerSecondLimit);
+      const created = await webhooks.create(signed.session.accountId, { app: String(req.body.app ?? ''), event: String(req.body.event ?? ''), url: String(req.body.url ?? ''), maxPerSecond });
       changed(signed, created.id, 'create');
       res.redirect(303, `/portal/webhooks/${created.id}`);
     } catch (error) {
