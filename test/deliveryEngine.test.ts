@@ -173,7 +173,7 @@ describe('the delivery engine', function () {
       const big = 'x'.repeat(100 * 1024);
       await emit(service, account, Array.from({ length: 5 }, (_, i) => ({ n: `${i}${big}` })));
       const { loadPendingDeliveries } = await import('../src/storage/deliveriesStore.js');
-      const count = async (limits: { rows: number; bytes: number }) => (await loadPendingDeliveries(service.app.pool, id, limits, null)).deliveries.length;
+      const count = async (limits: { rows: number; bytes: number }) => (await loadPendingDeliveries(service.app.pool, id, { ...limits, beside: 0 }, null)).deliveries.length;
       expect(await count({ rows: 100, bytes: 256 * 1024 })).to.equal(3);
       expect(await count({ rows: 100, bytes: 1024 })).to.equal(1);
       expect(await count({ rows: 2, bytes: 10 * 1024 * 1024 })).to.equal(2);

@@ -155,7 +155,7 @@ describe('the receiver sets the pace', function () {
     expect(await laneCosts(service)).to.deep.equal({ failures: 0, notDelivered: 0, inactive: 0 });
   });
 
-  it('maxPerSecond=25 with 250 events waiting, two workers taking turns, retries and resends in the mix: never more than 25 in any second', async () => {
+  it('maxPerSecond=25 with 250 events waiting, two workers taking turns, retries, resends and a recovery in the mix: never more than 25 in any second', async () => {
     service = await startService({ ...realTime, RETRY_SCHEDULE: '0.3', LEASE_SECONDS: '25' });
     const firstAttempts = new Set<string>();
     receiver = await new LoadedReceiver({
@@ -171,6 +171,10 @@ describe('the receiver sets the pace', function () {
     }).start();
     const account = await makeAccount(service);
     const { id } = await service.app.webhooks.create(account.id, { app: 'throttled', event: 'optin_finalized', url: receiver.url(), maxPerSecond: 25 });
+    const since = new Date(Date.now() - 60_000);
+    const givenUp = Array.from({ length: 25 }, (_, i) => ({ account: account.username, event: 'optin_finalized', subscriber: `r${i}`, payload: { event: 'optin_finalized', subscriber: `r${i}`, n: 0 } }));
+    await service.app.intake.accept(givenUp);
+    await service.app.pool.query("update deliveries set status = 'failed', finished_at = utc_timestamp(3) where webhook_id = ?", [id]);
     const events = Array.from({ length: 250 }, (_, i) => ({ account: account.username, event: 'optin_finalized', subscriber: `s${i % 50}`, payload: { event: 'optin_finalized', subscriber: `s${i % 50}`, n: Math.floor(i / 50) } }));
     await service.app.intake.accept(events);
     const workers = [service.app.createWorker(), service.app.createWorker()];
@@ -183,11 +187,12 @@ describe('the receiver sets the pace', function () {
       workers[0].start();
       const delivered = await service.app.webhooks.deliveries(account.id, id, { limit: 20, status: 'delivered' });
       for (const delivery of delivered) await service.app.webhooks.resend(account.id, id, delivery.id);
+      expect(await service.app.webhooks.recover(account.id, id, { since })).to.equal(givenUp.length);
       await sleep(2500);
       await workers[1]!.stop();
       workers[1] = service.app.createWorker();
       workers[1].start();
-      const expected = 250 + delivered.length;
+      const expected = 250 + delivered.length + givenUp.length;
       const drained = await waitUntil(() => receiver.accepted().length >= expected, 30_000);
       expect(drained, `${receiver.accepted().length} of ${expected} arrived`).to.equal(true);
     } finally {
@@ -199,10 +204,53 @@ describe('the receiver sets the pace', function () {
       while (arrivals[j]! - arrivals[i]! >= 1000) i += 1;
       busiest = Math.max(busiest, j - i + 1);
     }
-    expect(receiver.requests.length, 'retries and resends came too').to.be.above(270);
+    expect(receiver.requests.length, 'retries, resends and the recovery came too').to.be.above(295);
     expect(busiest, 'requests within any one second').to.be.at.most(25);
     const seconds = (arrivals[arrivals.length - 1]! - arrivals[0]!) / 1000;
     expect(receiver.requests.length / seconds, 'and close to the throttle on average').to.be.above(18);
+  });
+
+  it('a recovery of 10,000 deliveries: live events of other subscribers go beside it, not behind it', async () => {
+    service = await startService(realTime);
+    receiver = await new LoadedReceiver({ workers: 1000, backlog: 0, serviceMs: 0 }).start();
+    const account = await makeAccount(service);
+    const { id } = await service.app.webhooks.create(account.id, { app: 'recovered', event: 'optin_finalized', url: receiver.url() });
+    const since = new Date(Date.now() - 60_000);
+    for (let start = 0; start < 10_000; start += 1000) {
+      await service.app.intake.accept(Array.from({ length: 1000 }, (_, i) => ({
+        account: account.username, event: 'optin_finalized', subscriber: `s${(start + i) % 100}`, payload: { event: 'optin_finalized', subscriber: `s${(start + i) % 100}`, n: start + i },
+      })));
+    }
+    // Given up after an afternoon of a broken receiver.
+    await service.app.pool.query("update deliveries set status = 'failed', finished_at = utc_timestamp(3) where webhook_id = ?", [id]);
+    await service.app.pool.query('update webhooks set due_at = null where id = ?', [id]);
+    const worker = service.app.createWorker();
+    worker.start();
+    const live: Array<{ subscriber: string; recoveredBefore: number }> = [];
+    try {
+      expect(await service.app.webhooks.recover(account.id, id, { since })).to.equal(10_000);
+      const recoveredArrived = () => receiver.accepted().length - live.filter((l) => arrivedLive(l.subscriber)).length;
+      const arrivedLive = (subscriber: string) => receiver.accepted().some((r) => sentOf(r).subscriber === subscriber);
+      for (let i = 0; i < 20; i += 1) {
+        await sleep(100);
+        const subscriber = `live${i}`;
+        live.push({ subscriber, recoveredBefore: recoveredArrived() });
+        await service.app.intake.accept([{ account: account.username, event: 'optin_finalized', subscriber, payload: { event: 'optin_finalized', subscriber, n: 0 } }]);
+      }
+      expect(await waitUntil(() => receiver.accepted().length >= 10_020, 60_000), `${receiver.accepted().length} of 10,020 arrived`).to.equal(true);
+    } finally {
+      await worker.stop();
+    }
+    // How many recovered deliveries reached the receiver between a live event's intake and its own arrival:
+    // a round's worth at most (it joins the next round), never the rest of the recovery.
+    const accepted = receiver.accepted().map(sentOf);
+    const overtaken = live.map(({ subscriber, recoveredBefore }) => {
+      const at = accepted.findIndex((sent) => sent.subscriber === subscriber);
+      return accepted.slice(0, at).filter((sent) => !sent.subscriber.startsWith('live')).length - recoveredBefore;
+    });
+    expect(live[live.length - 1]!.recoveredBefore, 'the live events came while the recovery was under way').to.be.below(9_000);
+    expect(Math.max(...overtaken), `recovered deliveries ahead of each live event: ${overtaken.join(', ')}`).to.be.at.most(250);
+    expect(orderKept(receiver.accepted()), 'order per subscriber').to.equal(true);
   });
 
   it('maxPerSecond: 0 or empty is no limit; negative, 1001, a fraction or text answer error 3 naming it', async () => {

@@ -3,7 +3,7 @@
 # real ones from Debian: php-cli + php-soap (legacy SOAP clients), chromium
 # (the pages, through playwright-core), mono-devel (the C# sample), python3-zeep
 # (the Python sample), curl (the curl sample), nginx and openssl (the shipped
-# nginx.conf), galera-4 and rsync (a Galera cluster of three local nodes).
+# nginx.conf), php-fpm (a small PHP receiver behind nginx), galera-4 and rsync (a Galera cluster of three local nodes).
 # Missing packages are installed when this runs as root on a machine with apt;
 # otherwise it stops with the exact command to run.
 set -euo pipefail
@@ -15,6 +15,8 @@ php -m 2>/dev/null | grep -qx soap || missing+=(php-cli php-soap php-xml)
 /usr/bin/python3 -c 'import zeep' 2>/dev/null || missing+=(python3-zeep)
 command -v curl >/dev/null || missing+=(curl)
 command -v nginx >/dev/null || missing+=(nginx)
+# A real small PHP receiver behind nginx for test/pace.test.ts.
+ls /usr/sbin/php-fpm* >/dev/null 2>&1 || missing+=(php-fpm)
 command -v openssl >/dev/null || missing+=(openssl)
 # A three-node MariaDB Galera cluster for test/galera.test.ts (state transfers by rsync).
 [ -f /usr/lib/galera/libgalera_smm.so ] || missing+=(galera-4)

@@ -79,6 +79,10 @@ export type WorkerMode = 'worker' | 'dispatcher';
 // WORKER_CONCURRENCY rounds, whatever the payloads weigh.
 const deliveriesPerRound = 100;
 const payloadBytesPerRound = 256 * 1024;
+// Live events that may join a round beside a backlog (a replay, a recovery): a
+// round takes well under a second at a fast receiver, so this many per round
+// keeps new subscribers' events from waiting for the backlog.
+const besidePerRound = 20;
 // A busy webhook keeps its lease from round to round, up to this many rounds;
 // then it is released (due at once) so that webhooks due earlier get a turn.
 const roundsPerLease = 50;
@@ -289,7 +293,7 @@ export class DeliveryWorker implements DirectDelivery {
       // A down endpoint is probed with its oldest delivery, whatever its lane; otherwise lanes that back off wait.
       const { health } = held.webhook;
       const skip = health.circuitOpen ? null : await this.backingOffLanes(this.pool, held.webhook);
-      const limits = { rows: deliveriesPerRound, bytes: payloadBytesPerRound };
+      const limits = { rows: deliveriesPerRound, bytes: payloadBytesPerRound, beside: health.circuitOpen ? 0 : besidePerRound };
       const { deliveries, secrets } = await loadPendingDeliveries(this.pool, held.webhook.id, limits, skip);
       if (secrets) held.keys = signingKeys(secrets, this.clock.now());
       // After a failure nothing new goes beside the next attempt until one succeeds, in this round as in the last.

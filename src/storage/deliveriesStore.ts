@@ -22,21 +22,36 @@ export interface PendingRound {
   secrets: SigningSecrets | undefined;
 }
 
+/** What one round loads. */
+export interface RoundLimits {
+  /** Deliveries from the head of the queue. */
+  rows: number;
+  /** Payload bytes from the head of the queue (the first delivery always comes). */
+  bytes: number;
+  /** Deliveries from the tail of the queue that may go beside the head (0: none). */
+  beside: number;
+}
+
+const pendingColumns = 'd.id, d.event_id, d.occurred_at, d.failures, d.sequence, d.previous_sequence, ev.event, ev.subscriber, ev.payload_bytes';
+
 /**
- * A webhook's next pending deliveries, oldest event first: at most `rows`,
- * and no more than fit in `bytes` of payload (the first always comes, so one
- * large payload cannot stop a webhook). The sizes come from
- * events.payload_bytes, so payloads that are not taken are not read.
+ * A webhook's next pending deliveries. First the head of the queue, oldest
+ * event first: at most `rows`, and no more than fit in `bytes` of payload (the
+ * first always comes, so one large payload cannot stop a webhook). The sizes
+ * come from events.payload_bytes, so payloads that are not taken are not read.
  * The lanes in `skip` are left out (each one's head waits for its retry, and
  * the rest of the lane waits behind it); without it every lane comes.
+ * When more waits than the head holds (a replay, a recovery), live events go
+ * beside it: among the newest `beside` pending deliveries, those whose lane
+ * has nothing older waiting come first in the round, so that a subscriber
+ * with nothing in the backlog does not wait for the backlog.
  */
-export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: { rows: number; bytes: number }, skip: BackingOffLanes | null): Promise<PendingRound> {
+export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: RoundLimits, skip: BackingOffLanes | null): Promise<PendingRound> {
   const [outside, outsideParams] = skip ? outsideLanes('ev.subscriber', skip) : ['true', []];
-  const rows = await selectRows(
+  const head = await selectRows(
     db,
     `select q.id, q.event, q.subscriber, q.failures, q.sequence, q.previous_sequence, e.payload, w.secret, w.previous_secret, w.previous_secret_until from (
-       select d.id, d.event_id, d.occurred_at, d.failures, d.sequence, d.previous_sequence, ev.event, ev.subscriber, ev.payload_bytes,
-         sum(ev.payload_bytes) over (order by d.occurred_at, d.id) as running_bytes
+       select ${pendingColumns}, sum(ev.payload_bytes) over (order by d.occurred_at, d.id) as running_bytes
        from deliveries d join events ev on ev.id = d.event_id
        where d.webhook_id = ? and d.status = 'pending' and ${outside}
        order by d.occurred_at, d.id limit ?) q
@@ -46,12 +61,41 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
      order by q.occurred_at, q.id`,
     [webhookId, ...outsideParams, limits.rows, webhookId, limits.bytes],
   );
+  const beside = head.length === limits.rows && limits.beside > 0 ? await selectBeside(db, webhookId, limits, head.map((row) => row.id), [outside, outsideParams]) : [];
+  return { deliveries: [...beside, ...head].map(pendingDeliveryOf), secrets: head[0] ? signingSecretsOf(head[0]) : undefined };
+}
+
+/**
+ * The newest pending deliveries whose lane has nothing older pending, within
+ * a quarter of the round's bytes. Their lane's earlier events are looked up by
+ * subscriber, so key-less deliveries (one lane of possibly many events) stay
+ * in the queue.
+ */
+function selectBeside(db: Queryable, webhookId: number, limits: RoundLimits, headIds: number[], [outside, outsideParams]: [string, unknown[]]): Promise<RowDataPacket[]> {
+  return selectRows(
+    db,
+    `select r.id, r.event, r.subscriber, r.failures, r.sequence, r.previous_sequence, e.payload from (
+       select q.*, sum(q.payload_bytes) over (order by q.occurred_at, q.id) as running_bytes from (
+         select ${pendingColumns}, ev.account_id
+         from deliveries d join events ev on ev.id = d.event_id
+         where d.webhook_id = ? and d.status = 'pending' and ${outside}
+         order by d.occurred_at desc, d.id desc limit ?) q
+       where q.subscriber is not null and q.id not in (?)
+         and not exists (
+           select 1 from events pe join deliveries p on p.event_id = pe.id
+           where pe.account_id = q.account_id and pe.subscriber = q.subscriber and p.webhook_id = ? and p.status = 'pending'
+             and (p.occurred_at < q.occurred_at or (p.occurred_at = q.occurred_at and p.id < q.id)))) r
+     join events e on e.id = r.event_id
+     where r.running_bytes <= ?
+     order by r.occurred_at, r.id`,
+    [webhookId, ...outsideParams, limits.beside, headIds, webhookId, limits.bytes / 4],
+  );
+}
+
+function pendingDeliveryOf(row: RowDataPacket): PendingDelivery {
   return {
-    deliveries: rows.map((row) => ({
-      id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload, failures: Number(row.failures),
-      sequence: row.sequence === null ? null : { sequence: Number(row.sequence), previousSequence: Number(row.previous_sequence ?? 0) },
-    })),
-    secrets: rows[0] ? signingSecretsOf(rows[0]) : undefined,
+    id: Number(row.id), event: row.event, subscriber: row.subscriber, payload: row.payload, failures: Number(row.failures),
+    sequence: row.sequence === null ? null : { sequence: Number(row.sequence), previousSequence: Number(row.previous_sequence ?? 0) },
   };
 }
 
