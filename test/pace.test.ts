@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { eventNames } from '../src/domain/webhook.js';
 import { LoadedReceiver, type LoadedRequest } from './helpers/loadedReceiver.js';
+import { PhpShop } from './helpers/phpShop.js';
 import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
 
 const realTime = { ALLOW_PRIVATE_TARGETS: '1', POLL_INTERVAL_MS: '20' };
@@ -95,6 +96,31 @@ describe('the receiver sets the pace', function () {
     const refusedNow = receiver.requests.filter((r) => r.status === 503).length;
     expect(metrics, 'load answers counted').to.match(new RegExp(`^webhooks_load_answers_total ${refusedNow}$`, 'm'));
     expect(Number(/^webhooks_pace_waits_total (\d+)$/m.exec(metrics)?.[1]), 'sends that waited for the pace').to.be.above(0);
+  });
+
+  it('the real thing: nginx in front of PHP-FPM (4 children, backlog 4, 30 ms a request) takes a burst on three webhooks of one URL with few refusals, close to its own time, nothing charged', async () => {
+    service = await startService(realTime);
+    const shop = await new PhpShop({ children: 4, backlog: 4, scriptMs: 30 }).start();
+    const worker = service.app.createWorker();
+    try {
+      const account = await makeAccount(service);
+      await threeWebhooks(service, account, shop.url());
+      const total = await burst(service, account, 60, 2);
+      const serverMs = (total * 30) / 4;
+      const started = performance.now();
+      worker.start();
+      const drained = await waitUntil(() => shop.received().length >= total, 30_000);
+      const tookMs = performance.now() - started;
+      const refused = shop.statuses().filter((status) => status !== 200);
+      expect(drained, `${shop.received().length} of ${total} arrived`).to.equal(true);
+      expect(refused.length / shop.statuses().length, `${refused.length} of ${shop.statuses().length} requests refused (${[...new Set(refused)].join(', ')})`).to.be.below(0.1);
+      expect(tookMs, `drained in ${Math.round(tookMs)} ms; the server itself needs ${serverMs} ms`).to.be.below(serverMs * 2 + 1000);
+      expect(orderKept(shop.received().map((body) => ({ status: 200, body, arrivedAt: 0, busyOnArrival: 0 }))), 'order per subscriber').to.equal(true);
+    } finally {
+      await worker.stop();
+      await shop.stop();
+    }
+    expect(await laneCosts(service), 'no lane charged, nothing left, nothing deactivated').to.deep.equal({ failures: 0, notDelivered: 0, inactive: 0 });
   });
 
   it('a server whose latency climbs with load (no 503 at all): the window stops growing where latency climbs', async () => {
