@@ -4,21 +4,17 @@
 // 10 s of intake) and intake-to-receipt p50/p99, beside the same run with a
 // receiver that never fails. serve (direct delivery) and a worker in one
 // process, as npm start runs them.
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
-import { Application } from '../src/main.js';
-import { createAccount } from '../src/services/accounts.js';
-import { createTestDatabase } from '../test/helpers/database.js';
 import { seeded } from '../test/helpers/seeded.js';
 import { ArrivalRecorder, latencies, ms, type Latencies } from './latencyProbe.js';
+import { besidePreviousRelease, type Subject } from './subjects.js';
 
 const seconds = Number(process.env.BENCH_FLAKY_SECONDS ?? 30);
 const perSecond = 20;
 const subscribers = 20;
 const onTimeMs = 10_000;
 
-async function run(failureRate: number): Promise<{ latency: Latencies; onTime: number; refused: number }> {
-  const database = await createTestDatabase();
+async function run({ Application, loadConfig, silentLogger, createAccount, createDatabase }: Subject, failureRate: number): Promise<{ latency: Latencies; onTime: number; refused: number }> {
+  const database = await createDatabase();
   const random = seeded(20261130);
   const receiver = await new ArrivalRecorder(0, () => random() < failureRate).start();
   const app = new Application(loadConfig({ DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', LOG_LEVEL: 'silent' }), silentLogger);
@@ -51,12 +47,15 @@ async function run(failureRate: number): Promise<{ latency: Latencies; onTime: n
 }
 
 export async function benchFlaky(): Promise<string[]> {
-  const healthy = await run(0);
-  const flaky = await run(0.02);
+  const measure = async (subject: Subject) => ({ healthy: await run(subject, 0), flaky: await run(subject, 0.02) });
+  const { current, previous, previousLabel } = await besidePreviousRelease(measure);
   const what = `one webhook, ${subscribers} subscribers, ${perSecond} events/s for ${seconds} s, default schedule`;
   const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
-  return [
-    `| ${what}, receiver refuses 2% (${flaky.refused} refused): events accepted within 10 s | ${percent(flaky.onTime)} (${flaky.latency.received} of ${flaky.latency.count} in the end) | never failing ${percent(healthy.onTime)} | target ≥ 95% |`,
-    `| the same, intake-to-receipt p50 / p99 | ${ms(flaky.latency.p50)} / ${ms(flaky.latency.p99)} | never failing ${ms(healthy.latency.p50)} / ${ms(healthy.latency.p99)} | p50 ${(flaky.latency.p50 / healthy.latency.p50).toFixed(1)}× |`,
-  ];
+  return [current[0]!, previous[0]!].flatMap(({ healthy, flaky }, i) => {
+    const who = i === 0 ? '' : ` (${previousLabel})`;
+    return [
+      `| ${what}, receiver refuses 2% with 502 (${flaky.refused} refused)${who}: events accepted within 10 s | ${percent(flaky.onTime)} (${flaky.latency.received} of ${flaky.latency.count} in the end) | never failing ${percent(healthy.onTime)} | target ≥ 95% |`,
+      `| the same${who}, intake-to-receipt p50 / p99 | ${ms(flaky.latency.p50)} / ${ms(flaky.latency.p99)} | never failing ${ms(healthy.latency.p50)} / ${ms(healthy.latency.p99)} | p50 ${(flaky.latency.p50 / healthy.latency.p50).toFixed(1)}× |`,
+    ];
+  });
 }

@@ -1,19 +1,15 @@
 // Parallel lanes: one webhook, 60 subscribers with 4 events each, a receiver
 // that answers after 50 ms. Deliveries per second with WEBHOOK_PARALLELISM=8
 // against the same with WEBHOOK_PARALLELISM=1 (strict order), in the same run.
-// Target: at least 5×.
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
-import { Application } from '../src/main.js';
-import { createAccount } from '../src/services/accounts.js';
-import { createTestDatabase } from '../test/helpers/database.js';
+// Target: at least 5×. Beside the previous release in the same run.
 import { ArrivalRecorder } from './latencyProbe.js';
+import { besidePreviousRelease, spread, type Subject } from './subjects.js';
 
 const subscribers = 60;
 const eventsPerSubscriber = 4;
 
-async function deliveriesPerSecond(parallelism: number): Promise<number> {
-  const database = await createTestDatabase();
+async function deliveriesPerSecond({ Application, loadConfig, silentLogger, createAccount, createDatabase }: Subject, parallelism: number): Promise<number> {
+  const database = await createDatabase();
   const receiver = await new ArrivalRecorder(50).start();
   const app = new Application(loadConfig({ DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', WEBHOOK_PARALLELISM: String(parallelism) }), silentLogger);
   try {
@@ -37,9 +33,12 @@ async function deliveriesPerSecond(parallelism: number): Promise<number> {
 }
 
 export async function benchLanes(): Promise<string[]> {
-  const strict = await deliveriesPerSecond(1);
-  const parallel = await deliveriesPerSecond(8);
+  const measure = async (subject: Subject) => ({ strict: await deliveriesPerSecond(subject, 1), parallel: await deliveriesPerSecond(subject, 8) });
+  const { current, previous, previousLabel } = await besidePreviousRelease(measure, 2);
+  const rate = (value: number) => `${value.toFixed(1)}/s`;
+  const times = (value: number) => `${value.toFixed(1)}×`;
   return [
-    `| one webhook, ${subscribers} subscribers × ${eventsPerSubscriber} events, receiver answers after 50 ms, WEBHOOK_PARALLELISM=8 | ${parallel.toFixed(1)}/s | WEBHOOK_PARALLELISM=1 ${strict.toFixed(1)}/s | ${(parallel / strict).toFixed(1)}× (target ≥ 5×) |`,
+    `| one webhook, ${subscribers} subscribers × ${eventsPerSubscriber} events, receiver answers after 50 ms, WEBHOOK_PARALLELISM=8 (two runs) | ${spread(current.map((r) => r.parallel), rate)} | WEBHOOK_PARALLELISM=1 ${spread(current.map((r) => r.strict), rate)} | ${spread(current.map((r) => r.parallel / r.strict), times)} (target ≥ 5×) |`,
+    `| the same, ${previousLabel} | ${spread(previous.map((r) => r.parallel), rate)} | WEBHOOK_PARALLELISM=1 ${spread(previous.map((r) => r.strict), rate)} | ${spread(previous.map((r) => r.parallel / r.strict), times)}; this tree ${spread(current.map((r, i) => r.parallel / previous[i]!.parallel), times)} of it |`,
   ];
 }

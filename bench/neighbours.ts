@@ -4,24 +4,20 @@
 // stream of its own, against the same healthy webhook with nobody else about.
 // serve and worker run together in one process, as npm start runs them.
 // Targets: p99 under 1 s, and under 2× the quiet figure.
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
-import { Application } from '../src/main.js';
-import { createAccount } from '../src/services/accounts.js';
-import { createTestDatabase } from '../test/helpers/database.js';
 import { startChild } from './child.js';
-import { ArrivalRecorder, emitSteadily, latencies, ms, type Intake } from './latencyProbe.js';
+import { ArrivalRecorder, emitSteadily, latencies, ms, type Intake, type Latencies } from './latencyProbe.js';
+import { besidePreviousRelease, type Subject } from './subjects.js';
 
 const events = 200;
 const perSecond = 20;
 const hostileKinds = ['trickle', 'flood102', 'blackHole', 'slowAnswer'];
 
-export async function benchNeighbours(): Promise<string[]> {
-  const database = await createTestDatabase();
+async function measure({ Application, loadConfig, silentLogger, createAccount, createDatabase, dir }: Subject): Promise<{ quiet: Latencies; noisy: Latencies; noise: string }> {
+  const database = await createDatabase();
   const receiver = await new ArrivalRecorder().start();
   const hostile = await startChild(['hostile']);
   const setup = new Application(loadConfig({ DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1' }), silentLogger);
-  const service = await startChild(['start', database.url], { ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: 'bench-token' });
+  const service = await startChild(['start', database.url], { ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: 'bench-token', BENCH_RELEASE_DIR: dir });
   const intake: Intake = { origin: service.origin, token: 'bench-token' };
   try {
     const quietId = await createAccount(setup.pool, setup.clock, { username: 'quiet', password: 'quiet-password', email: 'q@example.com', language: 'en' });
@@ -48,11 +44,7 @@ export async function benchNeighbours(): Promise<string[]> {
       [noisyId],
     );
     const noise = `${noisySent.size} events to 100 hostile endpoints, ${attempts[0].n} attempts recorded so far, ${Number(attempts[0].failed)} failed`;
-    return [
-      `| healthy webhook beside 100 hostile endpoints of another account, ${events} events at ${perSecond}/s, p50 | ${ms(noisy.p50)} | the same alone ${ms(quiet.p50)} | |`,
-      `| the same, p99 (received ${noisy.received} of ${noisy.count}) | ${ms(noisy.p99)} | the same alone ${ms(quiet.p99)} (received ${quiet.received}) | ${(noisy.p99 / quiet.p99).toFixed(1)}× (target p99 < 1 s and < 2×) |`,
-      `| (the noise: ${noise}) | | | |`,
-    ];
+    return { quiet, noisy, noise };
   } finally {
     service.child.kill();
     hostile.child.kill();
@@ -60,4 +52,16 @@ export async function benchNeighbours(): Promise<string[]> {
     await setup.close();
     await database.drop();
   }
+}
+
+export async function benchNeighbours(): Promise<string[]> {
+  const { current, previous, previousLabel } = await besidePreviousRelease(measure);
+  return [current[0]!, previous[0]!].flatMap(({ quiet, noisy, noise }, i) => {
+    const who = i === 0 ? '' : ` (${previousLabel})`;
+    return [
+      `| healthy webhook beside 100 hostile endpoints of another account, ${events} events at ${perSecond}/s${who}, p50 | ${ms(noisy.p50)} | the same alone ${ms(quiet.p50)} | |`,
+      `| the same${who}, p99 (received ${noisy.received} of ${noisy.count}) | ${ms(noisy.p99)} | the same alone ${ms(quiet.p99)} (received ${quiet.received}) | ${(noisy.p99 / quiet.p99).toFixed(1)}× (target p99 < 1 s and < 2×) |`,
+      `| (the noise${who}: ${noise}) | | | |`,
+    ];
+  });
 }

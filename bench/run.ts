@@ -11,6 +11,7 @@ import { benchGalera } from './galera.js';
 import { benchLanes } from './lanes.js';
 import { benchLatency } from './latency.js';
 import { benchNeighbours } from './neighbours.js';
+import { benchPace } from './pace.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const only = process.argv[2];
@@ -25,6 +26,7 @@ if (!only || only === 'latency') rows.push(...(await benchLatency()));
 if (!only || only === 'lanes') rows.push(...(await benchLanes()));
 if (!only || only === 'neighbours') rows.push(...(await benchNeighbours()));
 if (!only || only === 'flaky') rows.push(...(await benchFlaky()));
+if (!only || only === 'pace') rows.push(...(await benchPace()));
 if (!only || only === 'recover') rows.push(...(await benchRecover()));
 if (!only || only === 'galera') rows.push(...(await benchGalera()));
 console.log(rows.join('\n'));

@@ -5,6 +5,7 @@
 // once listening.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import express from 'express';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -38,9 +39,12 @@ if (kind === 'bare' || kind === 'bare-db') {
   const hostile = await new HostileReceiver('byPath').start();
   console.log(new URL(hostile.url()).port);
 } else if (kind === 'start') {
-  // serve and worker in one process, as npm start runs them.
-  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn' });
-  const app = new Application(config, createLogger('warn'));
+  // serve and worker in one process, as npm start runs them; of a previous release when BENCH_RELEASE_DIR names its checkout.
+  const release = process.env.BENCH_RELEASE_DIR;
+  const load = (file: string) => import(path.join(release!, 'src', file));
+  const [main, configuration, logging] = release ? await Promise.all([load('main.ts'), load('config.ts'), load('logger.ts')]) : [{ Application }, { loadConfig }, { createLogger }];
+  const config = configuration.loadConfig({ ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn' });
+  const app = new main.Application(config, logging.createLogger('warn'));
   const server = await app.listen(0, '127.0.0.1');
   app.createWorker().start();
   console.log((server.address() as AddressInfo).port);

@@ -6,8 +6,9 @@ import type { AttemptOutcome } from './delivery.js';
  * window's worth of good answers, halve on a load signal, at most once per
  * round trip), with a start phase that grows by one per good answer, and a
  * latency check after TCP Vegas: a receiver whose answers take well over what
- * it answered in before is queueing, so the window stops growing, and shrinks
- * by one per round trip while that lasts. Pure: answers in, window out.
+ * it answered in before is queueing, so the window stops growing and shrinks
+ * along the latency gradient (as Netflix's concurrency-limits), once per round
+ * trip while that lasts. Pure: answers in, window out.
  */
 export interface PaceWindow {
   /** Requests that may be in flight at once; fractional while it grows. */
