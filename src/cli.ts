@@ -116,8 +116,8 @@ async function run(config: Config, log: Logger, parts: { serve: boolean; worker:
 async function serveWorkerMetrics(app: Application, config: Config, log: Logger): Promise<() => Promise<void>> {
   const metrics = createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
-    app.metrics.registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': app.metrics.registry.contentType }).end(body),
+    app.metrics.text().then(
+      (body) => res.writeHead(200, { 'content-type': app.metrics.contentType }).end(body),
       (error: unknown) => {
         log.warn({ err: error }, 'metrics unavailable');
         res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n');

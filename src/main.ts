@@ -32,7 +32,7 @@ import { pendingMigrations } from './storage/migrator.js';
 import { createHttpApp } from './transports/http/app.js';
 import { loadWsdl } from './transports/soap/wsdl.js';
 import { Metrics } from './metrics.js';
-import { queueStats } from './storage/statsStore.js';
+import { claimMetricsReporter, queueStats } from './storage/statsStore.js';
 
 export interface Dependencies {
   clock?: Clock;
@@ -94,7 +94,11 @@ export class Application {
   ) {
     this.clock = dependencies.clock ?? systemClock;
     this.pool = createPool(config.databaseUrl, 20);
-    this.metrics = new Metrics(() => queueStats(this.pool, this.clock.now()));
+    this.metrics = new Metrics({
+      ping: async () => void (await this.pool.query('select 1')),
+      claimReporter: (processId, leaseMs) => claimMetricsReporter(this.pool, processId, this.clock.now(), leaseMs),
+      read: () => queueStats(this.pool, this.clock.now()),
+    });
     this.authenticator = new Authenticator(this.pool, this.clock, config);
     // Work made in this process wakes this process's worker at once; other
     // processes' workers find it at their next poll.
@@ -192,12 +196,12 @@ export class Application {
     return createHttpApp(this.webservice, this.log, {
       wsdl,
       observer: this.metrics,
-      metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+      metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
       maxCallBytes: this.config.maxCallBytes,
       trustProxy: this.config.trustProxy,
       checkReady: () => this.checkReady(),
       extraRouters: [
-        intakeEndpoint(this.intake, this.erasure, this.log, this.config),
+        intakeEndpoint(this.intake, this.erasure, this.log, this.metrics, this.config),
         accountsEndpoint(this.accounts, this.log, this.config),
         zapierEndpoint(this.authenticator, new RestHooks(this.pool, this.webhooks), this.log),
         reactivationPage(this.reactivation, this.testLinks, this.log, { timeoutSeconds: Math.round(this.config.deliveryTimeoutMs / 1000) }),

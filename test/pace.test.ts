@@ -123,6 +123,37 @@ describe('the receiver sets the pace', function () {
     expect(await laneCosts(service), 'no lane charged, nothing left, nothing deactivated').to.deep.equal({ failures: 0, notDelivered: 0, inactive: 0 });
   });
 
+  it('a steady trickle (one event at a time, each its own lease) with a 502 now and then: the refused one goes again at once, its lane not charged', async () => {
+    service = await startService(realTime);
+    const refusedOnce = new Set<number>();
+    receiver = await new LoadedReceiver({
+      workers: 10, backlog: 0, serviceMs: 1,
+      refuse: (request) => {
+        const { n } = sentOf(request);
+        if (n % 10 !== 5 || refusedOnce.has(n)) return undefined;
+        refusedOnce.add(n);
+        return { status: 502 };
+      },
+    }).start();
+    const account = await makeAccount(service);
+    await service.app.webhooks.create(account.id, { app: 'trickle', event: 'optin_finalized', url: receiver.url() });
+    service.app.enableDirectDelivery();
+    const worker = service.app.createWorker();
+    worker.start();
+    try {
+      for (let n = 0; n < 40; n += 1) {
+        await service.app.intake.accept([{ account: account.username, event: 'optin_finalized', subscriber: `s${n % 5}`, payload: { event: 'optin_finalized', subscriber: `s${n % 5}`, n } }]);
+        await sleep(50);
+      }
+      expect(await waitUntil(() => receiver.accepted().length >= 40, 3000), `${receiver.accepted().length} of 40 arrived within 3 s (a lane's retry step is 5 s)`).to.equal(true);
+    } finally {
+      await worker.stop();
+    }
+    expect(refusedOnce.size).to.equal(4);
+    expect(orderKept(receiver.accepted()), 'order per subscriber').to.equal(true);
+    expect(await laneCosts(service)).to.deep.equal({ failures: 0, notDelivered: 0, inactive: 0 });
+  });
+
   it('a server whose latency climbs with load (no 503 at all): the window stops growing where latency climbs', async () => {
     service = await startService(realTime);
     receiver = await new LoadedReceiver({ workers: 1000, backlog: 0, serviceMs: 20, perConcurrentMs: 20 }).start();

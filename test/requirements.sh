@@ -3,7 +3,8 @@
 # real ones from Debian: php-cli + php-soap (legacy SOAP clients), chromium
 # (the pages, through playwright-core), mono-devel (the C# sample), python3-zeep
 # (the Python sample), curl (the curl sample), nginx and openssl (the shipped
-# nginx.conf), php-fpm (a small PHP receiver behind nginx), galera-4 and rsync (a Galera cluster of three local nodes).
+# nginx.conf), php-fpm (a small PHP receiver behind nginx), prometheus and
+# systemd (ops/: alerts against a real Prometheus, units verified), galera-4 and rsync (a Galera cluster of three local nodes).
 # Missing packages are installed when this runs as root on a machine with apt;
 # otherwise it stops with the exact command to run.
 set -euo pipefail
@@ -18,6 +19,9 @@ command -v nginx >/dev/null || missing+=(nginx)
 # A real small PHP receiver behind nginx for test/pace.test.ts.
 ls /usr/sbin/php-fpm* >/dev/null 2>&1 || missing+=(php-fpm)
 command -v openssl >/dev/null || missing+=(openssl)
+# Prometheus and promtool (the shipped alerts), systemd-analyze (the shipped units).
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 # A three-node MariaDB Galera cluster for test/galera.test.ts (state transfers by rsync).
 [ -f /usr/lib/galera/libgalera_smm.so ] || missing+=(galera-4)
 command -v rsync >/dev/null || missing+=(rsync)

@@ -274,7 +274,7 @@ export class DeliveryWorker implements DirectDelivery {
       .finally(() => {
         // A lost lease's webhook may have come back to this worker under a new one meanwhile.
         if (this.held.get(webhook.id) === held) this.held.delete(webhook.id);
-        this.paces.leave(webhook.accountId, webhook.url, origin);
+        this.paces.leave(origin);
         this.slots.give(webhook.accountId);
         this.wakeup.notify();
       });

@@ -6,6 +6,8 @@ import type { AttemptOutcome } from '../domain/delivery.js';
  */
 export interface Observer {
   webserviceCall(transport: string, fn: string, error: number): void;
+  /** Event intake answered with this HTTP status. */
+  intakeAnswered(status: number): void;
   deliveryAttempt(outcome: AttemptOutcome): void;
   /** A round waited for the receiver's pace (its window was full, it paused after a load answer, or the throttle). */
   paceWaited(): void;

@@ -13,12 +13,15 @@ import {
 
 // An endpoint that accepted a request this recently still takes requests.
 const acceptedLatelyMs = 10_000;
+// What a process learned of an origin outlives its leases by this much: a
+// steady trickle of events leases and releases a webhook for each one.
+const rememberedMs = 60_000;
 
 /**
  * What one server takes, as this process learns it: the pace window of an
  * account's webhooks that send to one origin (scheme, host, port), what they
  * have in flight together, and a pause after a load signal. Shared by the
- * rounds of those webhooks; ends when none of them is held.
+ * rounds of those webhooks; forgotten a minute after none of them is held.
  */
 export class OriginPace {
   private window: PaceWindow;
@@ -28,6 +31,8 @@ export class OriginPace {
   private readonly waiting = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   users = 0;
+  /** When the last held webhook of the origin was released. */
+  leftAtMs = 0;
 
   constructor(
     private readonly limits: PaceLimits,
@@ -86,9 +91,10 @@ export class OriginPace {
   }
 }
 
-/** The origin paces of one process, one per account and origin while a webhook of theirs is held. */
+/** The origin paces of one process, one per account and origin while a webhook of theirs is held, and a minute after. */
 export class OriginPaces {
   private readonly paces = new Map<string, OriginPace>();
+  private sweptAtMs = 0;
 
   constructor(
     private readonly limits: PaceLimits,
@@ -106,10 +112,14 @@ export class OriginPaces {
     return pace;
   }
 
-  leave(accountId: number, url: string, pace: OriginPace): void {
+  leave(pace: OriginPace): void {
     pace.users -= 1;
-    // Kept while another webhook of the account uses the origin; a new one starts from the initial window.
-    if (pace.users === 0) this.paces.delete(`${accountId} ${new URL(url).origin}`);
+    const now = this.nowMs();
+    if (pace.users === 0) pace.leftAtMs = now;
+    // At most once a second: forget the origins no webhook has used for a minute.
+    if (now - this.sweptAtMs < 1000) return;
+    this.sweptAtMs = now;
+    for (const [key, idle] of this.paces) if (idle.users === 0 && now - idle.leftAtMs > rememberedMs) this.paces.delete(key);
   }
 }
 

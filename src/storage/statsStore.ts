@@ -1,5 +1,6 @@
 import type { Queryable, RowDataPacket } from './database.js';
 
+/** Figures of the shared queue: the same whichever process reads them. */
 export interface QueueStats {
   due: number;
   waiting: number;
@@ -7,9 +8,19 @@ export interface QueueStats {
   outboxWaiting: number;
   outboxRefused: number;
   notificationsPending: number;
+  /** How long the due webhook that no worker has claimed has waited (0: none waits). */
+  oldestUnclaimedSeconds: number;
+  /**
+   * How long the oldest delivery that may go now has waited: its lane and its
+   * endpoint are not backing off, and its webhook has no throttle of the
+   * customer's (0: none waits).
+   */
+  oldestDueDeliverySeconds: number;
+  /** How long the oldest outbox row not yet taken in has waited (0: none). */
+  oldestOutboxSeconds: number;
 }
 
-/** The queue's state for /metrics: one statement, index-only counts. */
+/** The queue's state for /metrics in one statement. */
 export async function queueStats(db: Queryable, now: Date): Promise<QueueStats> {
   const [rows] = await db.query<RowDataPacket[]>(
     `select
@@ -18,10 +29,16 @@ export async function queueStats(db: Queryable, now: Date): Promise<QueueStats> 
        (select count(*) from deliveries d where d.status = 'buffered') as buffered,
        (select count(*) from event_outbox o where o.refused_reason is null) as outbox_waiting,
        (select count(*) from event_outbox o where o.refused_reason is not null) as outbox_refused,
-       (select count(*) from notifications n where n.status = 'pending') as notifications_pending`,
-    [now],
+       (select count(*) from notifications n where n.status = 'pending') as notifications_pending,
+       (select min(w.due_at) from webhooks w where w.due_at <= ? and (w.locked_until is null or w.locked_until < ?)) as oldest_unclaimed,
+       (select min(greatest(d.occurred_at, d.created_at, coalesce(d.retry_at, d.created_at)))
+          from webhooks w join deliveries d on d.webhook_id = w.id and d.status = 'pending' and (d.retry_at is null or d.retry_at <= ?)
+          where w.active = 1 and w.max_per_second is null and (w.circuit_open = 0 or w.due_at <= ?)) as oldest_due_delivery,
+       (select min(o.created_at) from event_outbox o where o.refused_reason is null) as oldest_outbox`,
+    [now, now, now, now, now],
   );
   const row = rows[0]!;
+  const age = (since: Date | null) => (since === null ? 0 : Math.max(0, (now.getTime() - since.getTime()) / 1000));
   return {
     due: Number(row.due),
     waiting: Number(row.waiting),
@@ -29,5 +46,28 @@ export async function queueStats(db: Queryable, now: Date): Promise<QueueStats> 
     outboxWaiting: Number(row.outbox_waiting),
     outboxRefused: Number(row.outbox_refused),
     notificationsPending: Number(row.notifications_pending),
+    oldestUnclaimedSeconds: age(row.oldest_unclaimed),
+    oldestDueDeliverySeconds: age(row.oldest_due_delivery),
+    oldestOutboxSeconds: age(row.oldest_outbox),
   };
+}
+
+const reporterSetting = 'metrics_reporter';
+
+/**
+ * Whether this process reports the queue's figures now: one process at a
+ * time holds the role for `leaseMs`, renewed by each of its scrapes, so that
+ * a sum over processes counts the queue once; when it is no longer scraped
+ * (it stopped, Prometheus lost it), another takes over after the lease. The
+ * role lives in the settings table as "<process> <until ms>".
+ */
+export async function claimMetricsReporter(db: Queryable, processId: string, now: Date, leaseMs: number): Promise<boolean> {
+  const value = `${processId} ${now.getTime() + leaseMs}`;
+  await db.query(
+    `insert into settings (name, value) values (?, ?)
+     on duplicate key update value = if(substring_index(value, ' ', 1) = ? or cast(substring_index(value, ' ', -1) as unsigned) < ?, values(value), value)`,
+    [reporterSetting, value, processId, now.getTime()],
+  );
+  const [rows] = await db.query<RowDataPacket[]>('select s.value from settings s where s.name = ?', [reporterSetting]);
+  return String(rows[0]?.value ?? '').split(' ')[0] === processId;
 }

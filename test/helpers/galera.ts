@@ -112,7 +112,8 @@ export async function startGalera(): Promise<GaleraCluster> {
   };
 }
 
-function mysqlUser(): { uid: number; gid: number } {
+/** The `mysql` user a packaged server runs as. */
+export function mysqlUser(): { uid: number; gid: number } {
   const uid = Number(execFileSync('id', ['-u', 'mysql']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'mysql']).toString().trim());
   return { uid, gid };

@@ -1,4 +1,5 @@
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Observer } from '../../services/observer.js';
 import type { Logger } from '../../logger.js';
 import type { EventIntake } from '../../services/eventIntake.js';
 import type { SubscriberErasure } from '../../services/subscriberErasure.js';
@@ -16,6 +17,7 @@ export function intakeEndpoint(
   intake: EventIntake,
   erasure: SubscriberErasure,
   log: Logger,
+  observer: Pick<Observer, 'intakeAnswered'>,
   options: { internalToken: string | undefined; maxRequestBytes: number; maxPayloadDepth: number },
 ): Router {
   const router = express.Router();
@@ -37,7 +39,12 @@ export function intakeEndpoint(
     res.status(answer.error === 99 ? 500 : 422).json(answer);
   };
 
-  router.post('/internal/events', ...guarded, async (req: Request, res: Response) => {
+  const counted = (_req: Request, res: Response, next: NextFunction) => {
+    res.once('finish', () => observer.intakeAnswered(res.statusCode));
+    next();
+  };
+
+  router.post('/internal/events', counted, ...guarded, async (req: Request, res: Response) => {
     const batch = Array.isArray(req.body);
     const inputs: unknown[] = batch ? req.body : [req.body];
     if (inputs.length === 0) {
