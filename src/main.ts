@@ -95,7 +95,8 @@ export class Application {
     this.clock = dependencies.clock ?? systemClock;
     this.pool = createPool(config.databaseUrl, 20);
     this.metrics = new Metrics({
-      ping: async () => void (await this.pool.query('select 1')),
+      // A table of ours, not `select 1`: a node that answers but cannot serve our data (no primary component, the schema gone) is not usable.
+      ping: async () => void (await this.pool.query('select 1 from settings limit 1')),
       claimReporter: (processId, leaseMs) => claimMetricsReporter(this.pool, processId, this.clock.now(), leaseMs),
       read: () => queueStats(this.pool, this.clock.now()),
     });

@@ -68,7 +68,7 @@ export class Metrics implements Observer {
     name: 'webhooks_notifications_total', help: 'Notification e-mails by result', labelNames: ['result'] as const, registers: [this.registry],
   });
   private readonly databaseUp = new Gauge({
-    name: 'webhooks_database_up', help: 'Whether this process reached a usable database node at this scrape (1) or not within 2 s (0)', registers: [this.registry],
+    name: 'webhooks_database_up', help: 'Whether this process read from a usable database node at this scrape (1) or not within 2 s (0)', registers: [this.registry],
   });
   private readonly queueGauges: Array<[keyof QueueStats, Gauge]>;
 
