@@ -17,6 +17,7 @@ import { createTestDatabase } from '../test/helpers/database.js';
 import { freePort, waitForPort } from '../test/helpers/ports.js';
 import { stopChild } from './child.js';
 import { checkOut, previousReleases, runReleaseCli, startReleaseCli, thisTree, type Release } from './releases.js';
+import { spread } from './subjects.js';
 
 /** `subscribers`: how many subscriber keys the events cycle through (0: none, one lane per webhook). */
 interface Workload {
@@ -172,11 +173,7 @@ async function plainLoop(origin: string, receiver: CountingReceiver, total: numb
   return rate;
 }
 
-const range = (values: number[], digits = 0) => {
-  const low = Math.min(...values).toFixed(digits);
-  const high = Math.max(...values).toFixed(digits);
-  return low === high ? low : `${low}–${high}`;
-};
+const range = (values: number[], digits = 0) => spread(values, (value) => value.toFixed(digits));
 
 export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_ROUNDS ?? 2)): Promise<string[]> {
   // BENCH_PREVIOUS=0 measures this tree alone, for quick looks while working; documented figures always have the previous releases beside.

@@ -32,7 +32,8 @@ import { pendingMigrations } from './storage/migrator.js';
 import { createHttpApp } from './transports/http/app.js';
 import { loadWsdl } from './transports/soap/wsdl.js';
 import { Metrics } from './metrics.js';
-import { claimMetricsReporter, queueStats } from './storage/statsStore.js';
+import { claimMetricsReporter } from './storage/settingsStore.js';
+import { queueStats } from './storage/statsStore.js';
 
 export interface Dependencies {
   clock?: Clock;

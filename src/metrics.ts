@@ -90,18 +90,20 @@ export class Metrics implements Observer {
 
   /** The text for GET /metrics: this process's figures, and the queue's when this process reports it. */
   async text(): Promise<string> {
-    const own = async () => {
-      const reachable = await withinDatabaseWait(this.queue.ping()).then(() => true, () => false);
-      this.databaseUp.set(reachable ? 1 : 0);
-      if (!reachable) return undefined;
-      // A failed claim or read (a conflict, a node lost just now) leaves the queue to the next scrape.
-      const reporting = await withinDatabaseWait(this.queue.claimReporter(this.processId, reporterLeaseMs)).catch(() => false);
-      return reporting ? withinDatabaseWait(this.queue.read()).catch(() => undefined) : undefined;
-    };
-    const stats = await own();
+    const stats = await this.queueFigures();
     if (!stats) return this.registry.metrics();
     for (const [key, gauge] of this.queueGauges) gauge.set(stats[key]);
     return Registry.merge([this.registry, this.queueRegistry]).metrics();
+  }
+
+  /** Sets webhooks_database_up; the queue's figures when this process reports them now. */
+  private async queueFigures(): Promise<QueueStats | undefined> {
+    const reachable = await withinDatabaseWait(this.queue.ping()).then(() => true, () => false);
+    this.databaseUp.set(reachable ? 1 : 0);
+    if (!reachable) return undefined;
+    // A failed claim or read (a conflict, a node lost just now) leaves the queue to the next scrape.
+    const reporting = await withinDatabaseWait(this.queue.claimReporter(this.processId, reporterLeaseMs)).catch(() => false);
+    return reporting ? withinDatabaseWait(this.queue.read()).catch(() => undefined) : undefined;
   }
 
   get contentType(): string {

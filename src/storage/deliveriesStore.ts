@@ -61,17 +61,20 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
      order by q.occurred_at, q.id`,
     [webhookId, ...outsideParams, limits.rows, webhookId, limits.bytes],
   );
-  const beside = head.length === limits.rows && limits.beside > 0 ? await selectBeside(db, webhookId, limits, head.map((row) => row.id), [outside, outsideParams]) : [];
+  const beside = head.length === limits.rows && limits.beside > 0 ? await selectBeside(db, webhookId, limits, head, [outside, outsideParams]) : [];
   return { deliveries: [...beside, ...head].map(pendingDeliveryOf), secrets: head[0] ? signingSecretsOf(head[0]) : undefined };
 }
 
 /**
  * The newest pending deliveries whose lane has nothing older pending, within
- * a quarter of the round's bytes. Their lane's earlier events are looked up by
- * subscriber, so key-less deliveries (one lane of possibly many events) stay
- * in the queue.
+ * a quarter of the round's bytes. A lane in the head has (the head is older
+ * than any delivery outside it), so those are left out before the rest are
+ * looked up by subscriber: a campaign's burst on few subscribers costs no
+ * lookup. Key-less deliveries (one lane of possibly many events) stay in the
+ * queue.
  */
-function selectBeside(db: Queryable, webhookId: number, limits: RoundLimits, headIds: number[], [outside, outsideParams]: [string, unknown[]]): Promise<RowDataPacket[]> {
+function selectBeside(db: Queryable, webhookId: number, limits: RoundLimits, head: RowDataPacket[], [outside, outsideParams]: [string, unknown[]]): Promise<RowDataPacket[]> {
+  const headLanes = [...new Set(head.map((row) => row.subscriber).filter((subscriber) => subscriber !== null))];
   return selectRows(
     db,
     `select r.id, r.event, r.subscriber, r.failures, r.sequence, r.previous_sequence, e.payload from (
@@ -80,7 +83,7 @@ function selectBeside(db: Queryable, webhookId: number, limits: RoundLimits, hea
          from deliveries d join events ev on ev.id = d.event_id
          where d.webhook_id = ? and d.status = 'pending' and ${outside}
          order by d.occurred_at desc, d.id desc limit ?) q
-       where q.subscriber is not null and q.id not in (?)
+       where q.subscriber is not null ${headLanes.length > 0 ? 'and q.subscriber not in (?)' : ''}
          and not exists (
            select 1 from events pe join deliveries p on p.event_id = pe.id
            where pe.account_id = q.account_id and pe.subscriber = q.subscriber and p.webhook_id = ? and p.status = 'pending'
@@ -88,7 +91,7 @@ function selectBeside(db: Queryable, webhookId: number, limits: RoundLimits, hea
      join events e on e.id = r.event_id
      where r.running_bytes <= ?
      order by r.occurred_at, r.id`,
-    [webhookId, ...outsideParams, limits.beside, headIds, webhookId, limits.bytes / 4],
+    [webhookId, ...outsideParams, limits.beside, ...(headLanes.length > 0 ? [headLanes] : []), webhookId, limits.bytes / 4],
   );
 }
 

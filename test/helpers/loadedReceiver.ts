@@ -59,6 +59,17 @@ export class LoadedReceiver {
     return this.requests.filter((r) => r.status === 200);
   }
 
+  /** The most requests that arrived within any one second (a sliding window). */
+  mostInAnySecond(): number {
+    const arrivals = this.requests.map((r) => r.arrivedAt).sort((a, b) => a - b);
+    let most = 0;
+    for (let i = 0, j = 0; j < arrivals.length; j += 1) {
+      while (arrivals[j]! - arrivals[i]! >= 1000) i += 1;
+      most = Math.max(most, j - i + 1);
+    }
+    return most;
+  }
+
   resetPeak(): void {
     this.peakBusy = this.busy;
   }
