@@ -66,6 +66,62 @@ async function firstUsableNode(target: ReturnType<typeof parseDatabaseUrl>): Pro
   throw new Error('no database node is usable');
 }
 
+const lockWaitSeconds = 2;
+const retryStatementMs = 120_000;
+const lockConflicts = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+/**
+ * One statement of a migration, tried again while it loses a lock to the running
+ * processes: a statement that failed so did nothing (DDL is atomic on MariaDB
+ * 10.6+ and MySQL 8, and a failed DML statement is rolled back), while the
+ * statements before it in the file are done and must not run twice.
+ */
+async function applyStatement(connection: mysql.Connection, statement: string): Promise<void> {
+  const deadline = Date.now() + retryStatementMs;
+  for (;;) {
+    try {
+      await connection.query(statement);
+      return;
+    } catch (error) {
+      if (!lockConflicts.has((error as { code?: string }).code ?? '') || Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 300));
+  }
+}
+
+/**
+ * The statements of a migration file without its comments: split at semicolons
+ * outside quotes and comments (`--` and a space, `#`, block comments), as the mysql client does
+ * for files without DELIMITER, which ours never need.
+ */
+export function sqlStatements(text: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i]!;
+    if ((c === '-' && text[i + 1] === '-' && /\s/.test(text[i + 2] ?? '\n')) || c === '#') {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end - 1;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+      current += ' ';
+    } else if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += text[j] === '\\' && c !== '`' ? 2 : 1;
+      current += text.slice(i, j + 1);
+      i = j;
+    } else if (c === ';') {
+      statements.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  statements.push(current);
+  return statements.map((statement) => statement.trim()).filter((statement) => statement !== '');
+}
+
 /**
  * Creates the database if missing and applies every sql/NNN_*.sql not yet applied.
  * MySQL commits DDL on its own, so two migrators are kept apart by a lock row, not
@@ -78,6 +134,13 @@ export async function migrate(databaseUrl: string, directory = sqlDirectory): Pr
   const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   try {
     await connection.query("set session time_zone = '+00:00'");
+    // Beside the previous release's processes: a backfill reads without shared row
+    // locks, and a statement that waits for a lock gives up soon and goes again
+    // rather than holding up every process queued behind its table lock.
+    await connection.query(
+      `set session lock_wait_timeout = ${lockWaitSeconds}, session innodb_lock_wait_timeout = ${lockWaitSeconds}`,
+    );
+    await connection.query('set session transaction isolation level read committed');
     await connection.query('create database if not exists ?? character set utf8mb4 collate utf8mb4_unicode_ci', [target.database]);
     await connection.query('use ??', [target.database]);
     await takeMigrationLock(connection, holder);
@@ -94,7 +157,7 @@ export async function migrate(databaseUrl: string, directory = sqlDirectory): Pr
       for (const migration of await listMigrations(directory)) {
         if (done.has(migration.version)) continue;
         const text = await readFile(path.join(directory, migration.file), 'utf8');
-        await connection.query(text);
+        for (const statement of sqlStatements(text)) await applyStatement(connection, statement);
         await connection.query('insert into schema_migrations (version, file, applied_at) values (?, ?, utc_timestamp(3))', [
           migration.version,
           migration.file,

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseDatabaseUrl } from '../../src/storage/database.js';
 import { listMigrations, migrate } from '../../src/storage/migrator.js';
 
@@ -23,5 +26,40 @@ describe('migrate', () => {
     const [rows] = await connection.query<any[]>('select file from schema_migrations order by version');
     await connection.end();
     expect(rows.map((row) => row.file)).to.deep.equal(files);
+  });
+
+  it('tries a statement again that lost a deadlock to a running process, and applies the file once', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'migrations-'));
+    const database = `test_${randomBytes(6).toString('hex')}`;
+    const target = `mysql://root@127.0.0.1:3306/${database}`;
+    const other = await mysql.createConnection({ ...parseDatabaseUrl(url).connection, multipleStatements: true });
+    try {
+      writeFileSync(path.join(directory, '001_rows.sql'), `-- two rows; a semicolon in a comment; and in a 'string;'
+        create table pair (id int primary key, v int not null) engine=InnoDB;
+        create table ballast (id int primary key) engine=InnoDB;
+        insert into pair values (1, 0), (2, 0);`);
+      await migrate(target, directory);
+      writeFileSync(path.join(directory, '002_both.sql'), "update pair set v = v + 1 where id in (1, 2) order by id; /* ';' */");
+      // A process's transaction: heavier than the migration's, so that InnoDB picks the migration as the victim.
+      await other.query(`use ${database}`);
+      await other.query('begin');
+      await other.query('insert into ballast select seq from seq_1_to_2000');
+      await other.query('update pair set v = 10 where id = 2');
+      const migrating = migrate(target, directory);
+      for (let waited = 0; waited < 100; waited += 1) {
+        const [rows] = await other.query<mysql.RowDataPacket[]>("select count(*) as n from information_schema.processlist where info like 'update pair set v = v + 1%'");
+        if (Number(rows[0]!.n) > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await other.query('update pair set v = 20 where id = 1'); // the cycle: the migration holds 1 and waits for 2
+      await other.query('commit');
+      expect(await migrating).to.deep.equal(['002_both.sql']);
+      const [rows] = await other.query<mysql.RowDataPacket[]>('select id, v from pair order by id');
+      expect(rows.map((row) => [row.id, row.v])).to.deep.equal([[1, 21], [2, 11]]);
+    } finally {
+      await other.query('drop database if exists ??', [database]);
+      await other.end();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
