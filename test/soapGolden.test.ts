@@ -48,6 +48,10 @@ const answers: Array<[FunctionName, Answer]> = [
   ['GetWebHookDeliveries', { error: 0, message: '', result: [delivered] }],
   ['GetWebHookDeliveries', { error: 0, message: '', result: [pending, delivered] }],
   ['RotateWebHookSecret', { error: 0, message: '', result: webhook }],
+  ['UpdateWebHook', { error: 0, message: '', result: { ...webhook, maxPerSecond: 20, headers: [{ name: 'Authorization' }, { name: 'X-Tenant' }] } }],
+  ['UpdateWebHook', { error: 0, message: '', result: { ...webhook, maxPerSecond: 0, headers: [{ name: 'Authorization' }] } }],
+  ['UpdateWebHook', { error: 3, message: "parameter 'headers' may not set header 'Host': the service sets it or it frames the request" }],
+  ['GetWebHooks', { error: 0, message: '', result: [{ ...webhook, maxPerSecond: 0, headers: [{ name: 'A' }] }, { ...deactivated, maxPerSecond: 5 }] }],
   ['ResendWebHookDelivery', { error: 0, message: '', result: { ...delivered, status: 'pending' } }],
   ['ResendWebHookDelivery', { error: 4, message: 'no delivery with this messageId in this webhook' }],
   ['RecoverWebHookDeliveries', { error: 0, message: '', result: { scheduled: 12 } }],
@@ -103,7 +107,7 @@ describe('the SOAP wire format', () => {
     after(() => service.stop());
 
     // In order: the later requests act on the webhook the first one creates.
-    for (const fn of ['CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret', 'ResendWebHookDelivery', 'RecoverWebHookDeliveries', 'GetWebHookDeliveryAttempts', 'DeleteWebHookById']) {
+    for (const fn of ['CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret', 'UpdateWebHook', 'ResendWebHookDelivery', 'RecoverWebHookDeliveries', 'GetWebHookDeliveryAttempts', 'DeleteWebHookById']) {
       it(`${fn}: the request in test/golden gets exactly the stored response`, async () => {
         const request = readFileSync(path.join(goldenDirectory, `${fn}.request.xml`), 'utf8');
         const response = await fetch(`${service.baseUrl}/soap`, {

@@ -148,6 +148,18 @@ describe('the Webservicedemo', function () {
       expect(after.secret).not.to.equal(before.secret);
       if (language !== 'curl') expect(rotated.stdout).to.contain(after.secret);
 
+      const headers = 'Authorization: Bearer "demo" $x \\ \'q\'\nX-Tenant: north';
+      const moved = await runners[language]!(await generated('UpdateWebHook', { id, app, url: 'https://hooks.example.com/moved?x=1&y=2', maxPerSecond: '5', headers }, language), 'update');
+      ok(moved);
+      if (language !== 'curl') expect(moved.stdout).to.contain('https://hooks.example.com/moved?x=1&y=2');
+      const kept = await runners[language]!(await generated('UpdateWebHook', { id, headers: 'Authorization\nX-Other: 2' }, language), 'keep');
+      ok(kept);
+      const [[changed]] = await service.app.pool.query<any[]>('select url, max_per_second, custom_headers from webhooks where id = ?', [id]);
+      expect(changed).to.include({ url: 'https://hooks.example.com/moved?x=1&y=2', max_per_second: 5 });
+      expect(JSON.parse(changed.custom_headers), 'headers as typed, the kept one with its value').to.deep.equal([
+        { name: 'Authorization', value: 'Bearer "demo" $x \\ \'q\'' }, { name: 'X-Other', value: '2' },
+      ]);
+
       const bad = await runners[language]!(await generated('CreateWebHook', { app, event: 'optin_started', url: 'https://hooks.example.com/' }, language), 'bad');
       if (language === 'curl') expect(bad.stdout).to.contain('<error>3</error>');
       else {
@@ -217,6 +229,38 @@ class Program
     const ran = await execute('mono', ['Program.exe'], { cwd: directory });
     expect(ran.code, ran.stdout + ran.stderr).to.equal(0);
     expect(ran.stdout).to.equal('0 0 0 0 True 0\n');
+  });
+
+  it("keeps clients made from the third release's WSDL working: a webhook with a throttle and headers through a Mono proxy compiled from it", async () => {
+    const created = await jsonClient(service.baseUrl).call('CreateWebHook', {
+      username: account.username, password: account.password, app: 'third release', event: 'optout_finalized', url: 'https://hooks.example.com/third',
+      maxPerSecond: 7, headers: [{ name: 'Authorization', value: 'Bearer third' }],
+    });
+    expect(created.error, created.message).to.equal(0);
+    const directory = mkdtempSync(path.join(work, 'third-release-'));
+    const program = `using System;
+class Program
+{
+    static int Main()
+    {
+        var service = new WebHookService();
+        service.Url = "${service.baseUrl}/soap";
+        var listed = service.GetWebHooks("${account.username}", "${account.password}", "third release", null);
+        var rotated = service.RotateWebHookSecret("${account.username}", "${account.password}", listed.result[0].id, 0, true);
+        var activated = service.ActivateWebHook("${account.username}", "${account.password}", listed.result[0].id, true, true);
+        Console.WriteLine(listed.error + " " + listed.result.Length + " " + listed.result[0].id + " " + listed.result[0].url + " " + rotated.error + " " + rotated.result.app + " " + activated.message);
+        return 0;
+    }
+}
+`;
+    writeFileSync(path.join(directory, 'Program.cs'), program);
+    const proxy = await execute('wsdl', ['-nologo', '-out:WebHookService.cs', path.resolve('test/fixtures/webhooks-third-release.wsdl')], { cwd: directory });
+    expect(proxy.code, proxy.stderr).to.equal(0);
+    const compiled = await execute('mcs', ['-nologo', 'Program.cs', 'WebHookService.cs', '-r:System.Web.Services', '-out:Program.exe'], { cwd: directory });
+    expect(compiled.code, compiled.stdout + compiled.stderr).to.equal(0);
+    const ran = await execute('mono', ['Program.exe'], { cwd: directory });
+    expect(ran.code, ran.stdout + ran.stderr).to.equal(0);
+    expect(ran.stdout).to.equal(`0 1 ${created.result.id} https://hooks.example.com/third 0 third release webhook is already active\n`);
   });
 
   it('shows a placeholder instead of the password unless asked, and masks it in the request it shows', async () => {

@@ -22,6 +22,8 @@ export interface WebHook {
   bufferedEvents: number;
   /** The customer's throttle: at most this many requests in any second; null: no limit (the pace alone). */
   maxPerSecond: number | null;
+  /** The names of the customer's own headers; their values are write-only. */
+  headerNames: string[];
 }
 
 export const maxAppLength = 255;

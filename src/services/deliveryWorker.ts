@@ -16,6 +16,7 @@ import {
 } from '../domain/failurePolicy.js';
 import { erasedText } from '../domain/event.js';
 import { messageIdOf, sequenceHeaders, signedHeaders, signingKeys } from '../domain/signature.js';
+import { withCustomHeaders, type CustomHeader } from '../domain/customHeaders.js';
 import { insertAttempts, recentAttempts } from '../storage/attemptsStore.js';
 import { inTransaction, type Pool, type PoolConnection, type Queryable } from '../storage/database.js';
 import {
@@ -97,8 +98,11 @@ export function newWorkerId(): string {
 /** A webhook this worker holds a lease on. */
 interface HeldWebhook {
   webhook: ClaimedWebhook;
-  /** The HMAC keys requests are signed with, derived once per round (a rotated secret signs from the next one). */
-  keys: Buffer[];
+  /**
+   * Where requests go, with the customer's headers and the HMAC keys that sign
+   * them: read once per round (a changed URL or rotated secret applies from the next one).
+   */
+  target: { url: string; headers: CustomHeader[]; keys: Buffer[] };
   lease: Lease;
   pace: WebhookPace;
   /** The lease was taken over: nothing more may start under it. */
@@ -267,7 +271,7 @@ export class DeliveryWorker implements DirectDelivery {
   private hold(webhook: ClaimedWebhook, lease: Lease): void {
     const origin = this.paces.join(webhook.accountId, webhook.url);
     const pace = new WebhookPace(origin, webhook.maxPerSecond, () => this.clock.now().getTime());
-    const held: HeldWebhook = { webhook, keys: [], lease, pace, lost: false, done: Promise.resolve() };
+    const held: HeldWebhook = { webhook, target: { url: webhook.url, headers: [], keys: [] }, lease, pace, lost: false, done: Promise.resolve() };
     this.held.set(webhook.id, held);
     held.done = this.deliver(held)
       .catch((error: unknown) => this.log.error({ err: error, webhook: webhook.id, worker: this.id }, 'delivering failed; the lease runs out and the webhook is taken over'))
@@ -294,8 +298,8 @@ export class DeliveryWorker implements DirectDelivery {
       const { health } = held.webhook;
       const skip = health.circuitOpen ? null : await this.backingOffLanes(this.pool, held.webhook);
       const limits = { rows: deliveriesPerRound, bytes: payloadBytesPerRound, beside: health.circuitOpen ? 0 : besidePerRound };
-      const { deliveries, secrets } = await loadPendingDeliveries(this.pool, held.webhook.id, limits, skip);
-      if (secrets) held.keys = signingKeys(secrets, this.clock.now());
+      const { deliveries, target } = await loadPendingDeliveries(this.pool, held.webhook.id, limits, skip);
+      if (target) held.target = { url: target.url, headers: target.headers, keys: signingKeys(target.secrets, this.clock.now()) };
       // After a failure nothing new goes beside the next attempt until one succeeds, in this round as in the last.
       const attempts = deliveries.length === 0 ? [] : await this.sendRound(held, deliveries, health.failureStreak > 0 || health.circuitOpen);
       this.attempted += attempts.length;
@@ -508,9 +512,10 @@ export class DeliveryWorker implements DirectDelivery {
   }
 
   private send(held: HeldWebhook, delivery: PendingDelivery, now: Date): Promise<AttemptOutcome> {
-    const signed = signedHeaders(held.keys, messageIdOf(delivery.id), delivery.event, now, delivery.payload);
-    const headers = delivery.sequence ? { ...signed, ...sequenceHeaders(delivery.sequence) } : signed;
-    return this.sender.send({ url: held.webhook.url, body: delivery.payload, headers });
+    const { url, headers, keys } = held.target;
+    const signed = signedHeaders(keys, messageIdOf(delivery.id), delivery.event, now, delivery.payload);
+    const own = delivery.sequence ? { ...signed, ...sequenceHeaders(delivery.sequence) } : signed;
+    return this.sender.send({ url, body: delivery.payload, headers: withCustomHeaders(headers, own) });
   }
 
   /** Every quarter of a lease, all leases this worker holds are pushed out in one statement. */

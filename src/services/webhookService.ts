@@ -22,12 +22,15 @@ import {
   type DeliveryView,
 } from '../storage/deliveriesStore.js';
 import { attemptsOfDelivery, type DeliveryAttempt } from '../storage/attemptsStore.js';
-import { makeWebhookDue, markWebhookActivated } from '../storage/webhookLifecycleStore.js';
+import { makeWebhookDue, markWebhookActivated, restartAtNewUrl } from '../storage/webhookLifecycleStore.js';
+import { applyHeaderChanges, withCustomHeaders, type CustomHeader, type HeaderChange } from '../domain/customHeaders.js';
 import {
   countTestRequest,
+  changeWebhook,
   countWebhooks,
   deleteWebhook,
-  findSigningTarget,
+  findCustomHeaders,
+  findSendingTarget,
   findWebhook,
   insertWebhook,
   listWebhooks,
@@ -65,6 +68,16 @@ export interface NewWebhookInput {
   url: string;
   /** The customer's throttle; absent or null: none. */
   maxPerSecond?: number | null;
+  headers?: CustomHeader[];
+}
+
+/** An UpdateWebHook call's change, read and checked as far as it can be without the account. */
+export interface WebhookUpdate {
+  app?: string;
+  url?: string;
+  maxPerSecond?: number | null;
+  /** The whole new list; a header without a value keeps the one stored under its name. */
+  headers?: HeaderChange[];
 }
 
 /**
@@ -109,7 +122,25 @@ export class WebhookService {
         throw limitReached(`an account may have at most ${this.options.maxWebhooksPerAccount} webhooks`);
       }
       const maxPerSecond = input.maxPerSecond ?? null;
-      const id = await insertWebhook(tx, { accountId, app, event, url: input.url, secret: newSecret(), createdVia, maxPerSecond }, now);
+      const headers = input.headers ?? [];
+      const id = await insertWebhook(tx, { accountId, app, event, url: input.url, secret: newSecret(), createdVia, maxPerSecond, headers }, now);
+      return (await findWebhook(tx, accountId, id))!;
+    });
+  }
+
+  /**
+   * Changes a webhook in place: it keeps its id, secret, sequence numbers,
+   * queue and buffer. A new URL is checked as at creation and starts with a
+   * clean failure record (see restartAtNewUrl).
+   */
+  async update(accountId: number, id: number, update: WebhookUpdate): Promise<WebHook> {
+    if (update.url !== undefined) await this.checkTargetUrl(update.url);
+    return inTransaction(this.pool, async (tx) => {
+      const webhook = await findWebhook(tx, accountId, id, true);
+      if (!webhook) throw webhookNotFound();
+      const headers = update.headers && applyHeaderChanges(await findCustomHeaders(tx, id), update.headers);
+      await changeWebhook(tx, id, { app: update.app, url: update.url, maxPerSecond: update.maxPerSecond, headers });
+      if (update.url !== undefined && update.url !== webhook.url) await restartAtNewUrl(tx, id, this.clock.now());
       return (await findWebhook(tx, accountId, id))!;
     });
   }
@@ -148,11 +179,11 @@ export class WebhookService {
     const count = await countTestRequest(this.pool, accountId, id, now, new Date(now.getTime() - 60_000));
     if (count === undefined) throw webhookNotFound();
     if (count > this.options.webhookTestsPerMinute) throw limitReached(`a webhook may be tested at most ${this.options.webhookTestsPerMinute} times a minute`);
-    const target = await findSigningTarget(this.pool, accountId, id);
+    const target = await findSendingTarget(this.pool, accountId, id);
     if (!target) throw webhookNotFound();
     const body = JSON.stringify({ event: testEvent, webhookId: id, sentAt: now.toISOString() });
-    const headers = signedHeaders(signingKeys(target.secrets, now), `msg_test_${randomBytes(8).toString('hex')}`, testEvent, now, body);
-    return this.sender.send({ url: target.url, body, headers });
+    const signed = signedHeaders(signingKeys(target.secrets, now), `msg_test_${randomBytes(8).toString('hex')}`, testEvent, now, body);
+    return this.sender.send({ url: target.url, body, headers: withCustomHeaders(target.headers, signed) });
   }
 
   /** One webhook of the account; error 4 for another account's. */

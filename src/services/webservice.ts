@@ -1,5 +1,7 @@
 import { deliveryStatuses, type AttemptOutcome } from '../domain/delivery.js';
-import { maxPerSecondLimit, type WebHook } from '../domain/webhook.js';
+import { maxPerSecondLimit, readApp, type WebHook } from '../domain/webhook.js';
+import { applyHeaderChanges, readHeaderChanges, type CustomHeader, type HeaderChange } from '../domain/customHeaders.js';
+import { readTargetUrl } from '../domain/targetPolicy.js';
 import {
   optionalBoolean,
   optionalChoice,
@@ -17,12 +19,12 @@ import type { DeliveryAttempt } from '../storage/attemptsStore.js';
 import type { DeliveryView } from '../storage/deliveriesStore.js';
 import type { Authenticator } from './authenticator.js';
 import type { PortalAccess } from './portal.js';
-import { readNewWebhook, validateEvent, type Activation, type WebhookService } from './webhookService.js';
+import { readNewWebhook, validateEvent, type Activation, type WebhookService, type WebhookUpdate } from './webhookService.js';
 
 /** The legacy four, then the additions after the first release. */
 export const functionNames = [
   'CreateWebHook', 'GetWebHooks', 'ActivateWebHook', 'DeleteWebHookById', 'TestWebHook', 'GetWebHookDeliveries', 'RotateWebHookSecret',
-  'ResendWebHookDelivery', 'RecoverWebHookDeliveries', 'GetWebHookDeliveryAttempts', 'GetPortalLink',
+  'ResendWebHookDelivery', 'RecoverWebHookDeliveries', 'GetWebHookDeliveryAttempts', 'GetPortalLink', 'UpdateWebHook',
 ] as const;
 
 export type FunctionName = (typeof functionNames)[number];
@@ -47,7 +49,26 @@ export type Outcome =
   | { function: 'ResendWebHookDelivery'; message: ''; result: DeliveryView }
   | { function: 'RecoverWebHookDeliveries'; message: ''; result: { scheduled: number } }
   | { function: 'GetWebHookDeliveryAttempts'; message: ''; result: DeliveryAttempt[] }
-  | { function: 'GetPortalLink'; message: ''; result: string };
+  | { function: 'GetPortalLink'; message: ''; result: string }
+  | { function: 'UpdateWebHook'; message: ''; result: WebHook };
+
+/** A new webhook's headers: each needs its value, as there is none stored to keep. */
+function newHeaders(changes: HeaderChange[]): CustomHeader[] {
+  return applyHeaderChanges([], changes);
+}
+
+/** UpdateWebHook's fields: an absent one stays as it is; maxPerSecond 0 or empty removes the throttle. */
+function readWebhookUpdate(params: RawParameters): WebhookUpdate {
+  const app = optionalText(params, 'app');
+  const url = optionalText(params, 'url');
+  if (url !== undefined) readTargetUrl(url);
+  return {
+    app: app === undefined ? undefined : readApp(app),
+    url,
+    maxPerSecond: params.maxPerSecond === undefined ? undefined : optionalPerSecond(params, 'maxPerSecond', maxPerSecondLimit),
+    headers: params.headers === undefined ? undefined : readHeaderChanges(params.headers),
+  };
+}
 
 /**
  * The webservice functions as the platform's callers know them: raw
@@ -70,8 +91,15 @@ export class Webservice {
       case 'CreateWebHook': {
         const input = readNewWebhook({ app: requiredText(params, 'app'), event: requiredText(params, 'event'), url: requiredText(params, 'url') });
         const maxPerSecond = optionalPerSecond(params, 'maxPerSecond', maxPerSecondLimit);
+        const headers = params.headers === undefined ? [] : newHeaders(readHeaderChanges(params.headers));
         const account = await this.authenticator.authenticate(username, password, caller.address);
-        return { function: name, message: '', result: await this.webhooks.create(account.id, { ...input, maxPerSecond }) };
+        return { function: name, message: '', result: await this.webhooks.create(account.id, { ...input, maxPerSecond, headers }) };
+      }
+      case 'UpdateWebHook': {
+        const id = requiredId(params, 'id');
+        const update = readWebhookUpdate(params);
+        const account = await this.authenticator.authenticate(username, password, caller.address);
+        return { function: name, message: '', result: await this.webhooks.update(account.id, id, update) };
       }
       case 'GetWebHooks': {
         const app = optionalText(params, 'app');

@@ -1,7 +1,7 @@
 import type { DeliveryStatus } from '../domain/delivery.js';
 import type { Sequence } from '../domain/signature.js';
 import type { EventName } from '../domain/webhook.js';
-import { signingSecretsOf, type SigningSecrets } from './webhooksStore.js';
+import { sendingTargetColumns, sendingTargetOf, type SendingTarget } from './webhooksStore.js';
 import { run, selectRows, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 import { outsideLanes, type BackingOffLanes } from './webhookLifecycleStore.js';
 
@@ -16,10 +16,14 @@ export interface PendingDelivery {
   sequence: Sequence | null;
 }
 
-/** A round's deliveries and the webhook's signing secrets as they are now (a rotation takes effect from the next round). */
+/**
+ * A round's deliveries and where they go as the webhook is now: a rotated
+ * secret, a changed URL or headers take effect from the next round, while
+ * the attempts in flight finish as they started.
+ */
 export interface PendingRound {
   deliveries: PendingDelivery[];
-  secrets: SigningSecrets | undefined;
+  target: SendingTarget | undefined;
 }
 
 /** What one round loads. */
@@ -50,7 +54,7 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
   const [outside, outsideParams] = skip ? outsideLanes('ev.subscriber', skip) : ['true', []];
   const head = await selectRows(
     db,
-    `select q.id, q.event, q.subscriber, q.failures, q.sequence, q.previous_sequence, e.payload, w.secret, w.previous_secret, w.previous_secret_until from (
+    `select q.id, q.event, q.subscriber, q.failures, q.sequence, q.previous_sequence, e.payload, ${sendingTargetColumns} from (
        select ${pendingColumns}, sum(ev.payload_bytes) over (order by d.occurred_at, d.id) as running_bytes
        from deliveries d join events ev on ev.id = d.event_id
        where d.webhook_id = ? and d.status = 'pending' and ${outside}
@@ -62,7 +66,7 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
     [webhookId, ...outsideParams, limits.rows, webhookId, limits.bytes],
   );
   const beside = head.length === limits.rows && limits.beside > 0 ? await selectBeside(db, webhookId, limits, head, [outside, outsideParams]) : [];
-  return { deliveries: [...beside, ...head].map(pendingDeliveryOf), secrets: head[0] ? signingSecretsOf(head[0]) : undefined };
+  return { deliveries: [...beside, ...head].map(pendingDeliveryOf), target: head[0] ? sendingTargetOf(head[0]) : undefined };
 }
 
 /**

@@ -258,6 +258,23 @@ export async function markWebhookActivated(db: Queryable, id: number, now: Date)
   );
 }
 
+/**
+ * A new URL is a new endpoint: its failure record, the circuit and every
+ * lane's backoff start clean, and a lease from before is void (its attempts
+ * in flight finish on the old URL, then its holder stops); an active webhook
+ * with deliveries waiting is due at once. Activation stays the customer's step.
+ */
+export async function restartAtNewUrl(tx: Queryable, id: number, now: Date): Promise<void> {
+  await tx.query("update deliveries set failures = 0, retry_at = null where webhook_id = ? and status = 'pending' and (failures > 0 or retry_at is not null)", [id]);
+  await tx.query(
+    `update webhooks w set w.failure_count = 0, w.first_failure_at = null, w.failure_step_at = null, w.failure_streak = 0, w.circuit_open = 0,
+       w.lane_retry_at = null, w.locked_by = null, w.locked_until = null, w.lease_token = null,
+       w.due_at = if(w.active = 1 and exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending'), ?, w.due_at)
+     where w.id = ?`,
+    [now, id],
+  );
+}
+
 // Due now for new work, unless the endpoint is down: then its next probe stands. Parameters: now, now, now.
 const dueNow = 'if(w.circuit_open = 1, coalesce(w.due_at, ?), least(coalesce(w.due_at, ?), ?))';
 

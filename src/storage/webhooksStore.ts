@@ -1,3 +1,4 @@
+import type { CustomHeader } from '../domain/customHeaders.js';
 import type { EventName, WebHook } from '../domain/webhook.js';
 import { selectRows, type Pool, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
@@ -5,7 +6,7 @@ import { selectRows, type Pool, type Queryable, type ResultSetHeader, type RowDa
 // discards them, and intake buffers only under the webhook's row lock), so the
 // count is skipped for the active ones: GetWebHooks is the hot path.
 const webhookColumns = `w.id, w.account_id, w.app, w.event, w.url, w.secret, w.active, w.created_at,
-  w.deactivated_at, w.failure_count, w.last_error, w.max_per_second,
+  w.deactivated_at, w.failure_count, w.last_error, w.max_per_second, w.custom_headers,
   if(w.active = 1, 0, (select count(*) from deliveries d where d.webhook_id = w.id and d.status = 'buffered')) as buffered_events`;
 
 function toWebHook(row: RowDataPacket): WebHook {
@@ -23,8 +24,16 @@ function toWebHook(row: RowDataPacket): WebHook {
     lastError: row.last_error,
     bufferedEvents: Number(row.buffered_events),
     maxPerSecond: row.max_per_second === null ? null : Number(row.max_per_second),
+    headerNames: customHeadersOf(row).map((header) => header.name),
   };
 }
+
+/** The headers of a row that selected w.custom_headers (stored as JSON text; null: none). */
+export function customHeadersOf(row: RowDataPacket): CustomHeader[] {
+  return row.custom_headers ? (JSON.parse(row.custom_headers) as CustomHeader[]) : [];
+}
+
+const storedHeaders = (headers: readonly CustomHeader[]) => (headers.length === 0 ? null : JSON.stringify(headers));
 
 export interface NewWebHook {
   accountId: number;
@@ -34,12 +43,13 @@ export interface NewWebHook {
   secret: string;
   createdVia: 'webservice' | 'zapier';
   maxPerSecond: number | null;
+  headers: CustomHeader[];
 }
 
 export async function insertWebhook(db: Queryable, webhook: NewWebHook, now: Date): Promise<number> {
   const [result] = await db.query<ResultSetHeader>(
-    'insert into webhooks (account_id, app, event, url, secret, created_via, max_per_second, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
-    [webhook.accountId, webhook.app, webhook.event, webhook.url, webhook.secret, webhook.createdVia, webhook.maxPerSecond, now],
+    'insert into webhooks (account_id, app, event, url, secret, created_via, max_per_second, custom_headers, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [webhook.accountId, webhook.app, webhook.event, webhook.url, webhook.secret, webhook.createdVia, webhook.maxPerSecond, storedHeaders(webhook.headers), now],
   );
   return result.insertId;
 }
@@ -78,6 +88,30 @@ export async function findWebhook(db: Queryable, accountId: number, id: number, 
     [id, accountId],
   );
   return rows[0] ? toWebHook(rows[0]) : undefined;
+}
+
+/** What UpdateWebHook may change; an absent field stays as it is. */
+export interface WebHookChange {
+  app?: string;
+  url?: string;
+  maxPerSecond?: number | null;
+  headers?: CustomHeader[];
+}
+
+/** The webhook's stored headers with their values, for a change that keeps some. */
+export async function findCustomHeaders(db: Queryable, id: number): Promise<CustomHeader[]> {
+  const [rows] = await db.query<RowDataPacket[]>('select w.custom_headers from webhooks w where w.id = ?', [id]);
+  return rows[0] ? customHeadersOf(rows[0]) : [];
+}
+
+export async function changeWebhook(db: Queryable, id: number, change: WebHookChange): Promise<void> {
+  const columns: Array<[string, unknown]> = [];
+  if (change.app !== undefined) columns.push(['app', change.app]);
+  if (change.url !== undefined) columns.push(['url', change.url]);
+  if (change.maxPerSecond !== undefined) columns.push(['max_per_second', change.maxPerSecond]);
+  if (change.headers !== undefined) columns.push(['custom_headers', storedHeaders(change.headers)]);
+  if (columns.length === 0) return;
+  await db.query(`update webhooks set ${columns.map(([column]) => `${column} = ?`).join(', ')} where id = ?`, [...columns.map(([, value]) => value), id]);
 }
 
 export async function deleteWebhook(db: Queryable, accountId: number, id: number): Promise<boolean> {
@@ -124,14 +158,24 @@ export function signingSecretsOf(row: RowDataPacket): SigningSecrets {
   return { secret: row.secret, previousSecret: row.previous_secret, previousSecretUntil: row.previous_secret_until };
 }
 
+/** Where a webhook's requests go, with what headers of the customer's, and what signs them. */
+export interface SendingTarget {
+  url: string;
+  headers: CustomHeader[];
+  secrets: SigningSecrets;
+}
+
+/** The columns sendingTargetOf reads. */
+export const sendingTargetColumns = 'w.url, w.custom_headers, w.secret, w.previous_secret, w.previous_secret_until';
+
+export function sendingTargetOf(row: RowDataPacket): SendingTarget {
+  return { url: row.url, headers: customHeadersOf(row), secrets: signingSecretsOf(row) };
+}
+
 /** Where the account's webhook is sent to and what signs it; undefined when the account has no such webhook. */
-export async function findSigningTarget(db: Queryable, accountId: number, id: number): Promise<{ url: string; secrets: SigningSecrets } | undefined> {
-  const [rows] = await db.query<RowDataPacket[]>(
-    'select w.url, w.secret, w.previous_secret, w.previous_secret_until from webhooks w where w.id = ? and w.account_id = ?',
-    [id, accountId],
-  );
-  const row = rows[0];
-  return row ? { url: row.url, secrets: signingSecretsOf(row) } : undefined;
+export async function findSendingTarget(db: Queryable, accountId: number, id: number): Promise<SendingTarget | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>(`select ${sendingTargetColumns} from webhooks w where w.id = ? and w.account_id = ?`, [id, accountId]);
+  return rows[0] ? sendingTargetOf(rows[0]) : undefined;
 }
 
 export interface WebHookWithAccount extends WebHook {

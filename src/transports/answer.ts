@@ -38,6 +38,8 @@ export function wireWebHook(webhook: WebHook): Record<string, unknown> {
   wire.secret = webhook.secret;
   // After the secret, so that clients that read the second release's sequence strictly still find theirs in order.
   wire.maxPerSecond = webhook.maxPerSecond ?? 0;
+  // Names only: the values are write-only. Left out when there are none, as the third release answered.
+  if (webhook.headerNames.length > 0) wire.headers = webhook.headerNames.map((name) => ({ name }));
   return wire;
 }
 
@@ -87,8 +89,8 @@ export function wireResult(outcome: Outcome): unknown {
       return outcome.result.map(wireWebHook);
     case 'ActivateWebHook': {
       // New fields go last, after the second release's replayedEvents.
-      const { maxPerSecond, ...webhook } = wireWebHook(outcome.result.webhook);
-      return { ...webhook, replayedEvents: outcome.result.replayedEvents, maxPerSecond };
+      const { maxPerSecond, headers, ...webhook } = wireWebHook(outcome.result.webhook);
+      return { ...webhook, replayedEvents: outcome.result.replayedEvents, maxPerSecond, headers };
     }
     case 'DeleteWebHookById':
       return true;
@@ -97,6 +99,7 @@ export function wireResult(outcome: Outcome): unknown {
     case 'GetWebHookDeliveries':
       return outcome.result.map(wireDelivery);
     case 'RotateWebHookSecret':
+    case 'UpdateWebHook':
       return wireWebHook(outcome.result);
     case 'ResendWebHookDelivery':
       return wireDelivery(outcome.result);

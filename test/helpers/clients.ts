@@ -17,6 +17,23 @@ export interface WebserviceClient {
 // The functions whose result is a list, and the element that holds its items over SOAP.
 const listItems: Record<string, string> = { GetWebHooks: 'WebHook', GetWebHookDeliveries: 'Delivery', GetWebHookDeliveryAttempts: 'Attempt' };
 
+/** A webhook's headers (an ArrayOfHeader over SOAP, one item an object without SOAP_SINGLE_ELEMENT_ARRAYS) as JSON has them: a list. */
+function flattenHeaders(value: any): any {
+  if (Array.isArray(value)) return value.map(flattenHeaders);
+  if (!value || typeof value !== 'object' || value instanceof Date) return value;
+  const out: any = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'headers' ? v : flattenHeaders(v)]));
+  if (out.headers && !Array.isArray(out.headers)) {
+    const items = out.headers.Header ?? [];
+    out.headers = Array.isArray(items) ? items : [items];
+  }
+  return out;
+}
+
+/** Request parameters as a SOAP client takes them: a list of headers is an ArrayOfHeader, its items under Header. */
+function soapParams(params: Record<string, unknown>): Record<string, unknown> {
+  return Array.isArray(params.headers) ? { ...params, headers: { Header: params.headers } } : params;
+}
+
 /** Dates to wire text, and a list to a plain array, whatever the client made of them. */
 function normalise(fn: string, answer: any): NormalisedAnswer {
   const clean = (value: any): any => {
@@ -26,7 +43,7 @@ function normalise(fn: string, answer: any): NormalisedAnswer {
     return value;
   };
   const normalised: NormalisedAnswer = { error: Number(answer.error), message: answer.message ?? '' };
-  let result = answer.result;
+  let result = flattenHeaders(answer.result);
   const item = listItems[fn];
   if (item && result !== undefined && result !== null && !Array.isArray(result)) {
     const list = result[item] ?? [];
@@ -41,7 +58,7 @@ export async function npmSoapClient(baseUrl: string): Promise<WebserviceClient> 
   return {
     name: 'npm soap client',
     async call(fn, params) {
-      const [response] = await (client as any)[`${fn}Async`](params);
+      const [response] = await (client as any)[`${fn}Async`](soapParams(params));
       return normalise(fn, response[`${fn}Result`]);
     },
   };
@@ -70,7 +87,7 @@ export function phpSoapClient(baseUrl: string, singleElementArrays = true): Webs
   return {
     name: `PHP SoapClient${singleElementArrays ? ' (SOAP_SINGLE_ELEMENT_ARRAYS)' : ''}`,
     async call(fn, params) {
-      const response = await runPhp<any>(phpCall, { wsdl: `${baseUrl}/soap?wsdl`, fn, params, singleElementArrays });
+      const response = await runPhp<any>(phpCall, { wsdl: `${baseUrl}/soap?wsdl`, fn, params: soapParams(params), singleElementArrays });
       return normalise(fn, response);
     },
   };

@@ -41,7 +41,12 @@ interface OpenElement {
   nil: boolean;
   text: string;
   hasChildren: boolean;
+  /** A list parameter's items (ArrayOfHeader's Header elements), each its fields' text. */
+  items: Array<Record<string, unknown>>;
 }
+
+/** An element's value: absent when nil, its text, or for a list parameter its items. */
+const valueOf = (element: OpenElement): unknown => (element.nil ? undefined : element.hasChildren ? element.items : element.text);
 
 /**
  * Reads a SOAP 1.1 document/literal call in one pass with saxes, a strict XML
@@ -60,6 +65,9 @@ export function parseSoapRequest(xml: string): SoapCall {
   const functions: OpenElement[] = [];
   const params: SoapCall['params'] = {};
   let parameter: OpenElement | undefined;
+  let item: OpenElement | undefined;
+  let record: Record<string, unknown> = {};
+  let field: OpenElement | undefined;
   let malformed = false;
   let elements = 0;
   let attributes = 0;
@@ -77,27 +85,41 @@ export function parseSoapRequest(xml: string): SoapCall {
     if (++attributes > maxSoapAttributes) throw notSoap(`the request has more than ${maxSoapAttributes} attributes; no call needs that`);
   });
   parser.on('opentag', (tag) => {
-    const element: OpenElement = { namespace: tag.uri, local: tag.local, nil: isNil(tag), text: '', hasChildren: false };
+    const element: OpenElement = { namespace: tag.uri, local: tag.local, nil: isNil(tag), text: '', hasChildren: false, items: [] };
     const parent = stack[stack.length - 1];
     if (parent) parent.hasChildren = true;
     if (stack.length === 0) envelope = element;
     else if (stack.length === 1 && element.local === 'Body' && element.namespace === soap11Namespace && stack[0] === envelope) sawBody = true;
     else if (stack.length === 2 && stack[1]!.local === 'Body' && stack[1]!.namespace === soap11Namespace) functions.push(element);
     else if (stack.length === 3 && stack[2] === functions[0]) parameter = element;
+    else if (parameter && parent === parameter) {
+      item = element;
+      record = {};
+    }
+    else if (item && parent === item) field = element;
     stack.push(element);
   });
   const onText = (text: string) => {
-    if (parameter && stack[stack.length - 1] === parameter) parameter.text += text;
+    const open = stack[stack.length - 1];
+    if (open && (open === parameter || open === field)) open.text += text;
   };
   parser.on('text', onText);
   parser.on('cdata', onText);
   parser.on('closetag', () => {
     const element = stack.pop()!;
-    if (element !== parameter) return;
-    parameter = undefined;
-    const value = element.nil ? undefined : element.hasChildren ? {} : element.text;
-    // A repeated parameter stays a list, which the webservice refuses as "not a single value".
-    params[element.local] = element.local in params ? [params[element.local], value] : value;
+    if (element === field) {
+      // A field with elements inside is no text: the webservice refuses it as "not text".
+      record[element.local] = element.hasChildren ? {} : valueOf(element);
+      field = undefined;
+    } else if (element === item) {
+      parameter!.items.push(record);
+      item = undefined;
+    } else if (element === parameter) {
+      parameter = undefined;
+      const value = valueOf(element);
+      // A repeated parameter stays a list of values, which the webservice refuses as "not a single value".
+      params[element.local] = element.local in params ? [params[element.local], value] : value;
+    }
   });
   try {
     parser.write(xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml).close();

@@ -39,14 +39,21 @@ function element(name: string, value: unknown): string {
 
 const listItems: Partial<Record<FunctionName, string>> = { GetWebHooks: 'WebHook', GetWebHookDeliveries: 'Delivery', GetWebHookDeliveryAttempts: 'Attempt' };
 
+/** A webhook's headers are an ArrayOfHeader: the names, each in a Header element. */
+function withHeaderItems(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withHeaderItems);
+  const headers = (value as { headers?: unknown } | null)?.headers;
+  return headers === undefined ? value : { ...(value as object), headers: { Header: headers } };
+}
+
 /**
  * The `<Function>Result` object: error, message, result in schema order. A
  * list is an ArrayOf…: its items repeated inside result (WebHook, Delivery).
  */
 export function resultObject(fn: FunctionName, answer: Answer): Record<string, unknown> {
   const item = listItems[fn];
-  const result = item && Array.isArray(answer.result) ? { [item]: answer.result } : answer.result;
-  return { error: answer.error, message: answer.message, result };
+  const result = withHeaderItems(answer.result);
+  return { error: answer.error, message: answer.message, result: item && Array.isArray(result) ? { [item]: result } : result };
 }
 
 export function renderResponse(fn: FunctionName, answer: Answer): string {

@@ -5,7 +5,7 @@ import { deliveryStatuses } from '../../../domain/delivery.js';
 import { functionNames, isFunctionName, type FunctionName, type Webservice } from '../../../services/webservice.js';
 import { processSoapRequest } from '../../soap/soapEndpoint.js';
 import { eventNames } from '../../../domain/webhook.js';
-import { passwordPlaceholder, requestEnvelopeFor, sampleCode, sampleLanguages, type SampleCall, type SampleLanguage } from './sampleCode.js';
+import { maskHeaderLines, passwordPlaceholder, requestEnvelopeFor, sampleCode, sampleLanguages, type SampleCall, type SampleLanguage } from './sampleCode.js';
 import { readFunctionDocs, type FunctionDoc } from './wsdlCatalog.js';
 import { demoScript } from './demoScript.js';
 import { escapeHtml, setPageSecurityHeaders } from '../../html.js';
@@ -138,7 +138,7 @@ export function webservicedemo(webservice: Webservice, log: Logger, observer: Ob
       const answer = await processSoapRequest(webservice, requestLog(res, log), observer, request, { address: req.ip });
       const decoded = decodeAnswer(fn, answer.xml);
       run = {
-        request: requestEnvelopeFor({ ...call, values: { ...values, password: values.password ? '********' : values.password } }),
+        request: requestEnvelopeFor({ ...call, values: { ...values, password: values.password ? '********' : values.password, headers: maskHeaderLines(values.headers) } }),
         response: prettyXml(answer.xml),
         ...decoded,
       };
@@ -253,6 +253,9 @@ function field(parameter: FunctionDoc['parameters'][number], value: string | und
   } else if (parameter.type === 'int') {
     // An id starts at 1; the optional numbers (limit, keepOldMinutes) say their bounds in their documentation.
     input = `<input type="number" id="${id}" name="${parameter.name}" min="${parameter.optional ? 0 : 1}" step="1" inputmode="numeric" value="${v}" ${described}${required}>`;
+  } else if (parameter.type === 'headers') {
+    // One header a line; a name alone keeps its stored value (UpdateWebHook).
+    input = `<textarea id="${id}" name="${parameter.name}" rows="3" spellcheck="false" placeholder="Authorization: Bearer …" ${described}>${v}</textarea>`;
   } else if (parameter.name === 'password') {
     // Never written back into the page: the user (or the browser's password manager) fills it in again.
     input = `<input type="password" id="${id}" name="password" autocomplete="current-password" ${described}${required}>`;

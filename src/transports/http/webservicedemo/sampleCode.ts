@@ -17,7 +17,24 @@ export interface SampleCall {
   values: Record<string, string | undefined>;
 }
 
-type Value = { kind: 'string'; text: string } | { kind: 'int'; value: number } | { kind: 'boolean'; value: boolean };
+type Header = { name: string; value: string | null };
+type Value = { kind: 'string'; text: string } | { kind: 'int'; value: number } | { kind: 'boolean'; value: boolean } | { kind: 'headers'; headers: Header[] };
+
+/**
+ * The demo's headers field: one `Name: value` a line; a line with a name
+ * alone keeps the stored value (UpdateWebHook). Blank lines are left out.
+ */
+export function readHeaderLines(text: string): Header[] {
+  return text.split(/\r?\n/).filter((line) => line.trim() !== '').map((line) => {
+    const colon = line.indexOf(':');
+    return colon < 0 ? { name: line.trim(), value: null } : { name: line.slice(0, colon).trim(), value: line.slice(colon + 1).trim() };
+  });
+}
+
+/** The headers field as the page shows a request it ran: the values are write-only, like the password. */
+export function maskHeaderLines(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : readHeaderLines(text).map((h) => (h.value === null ? h.name : `${h.name}: ********`)).join('\n');
+}
 
 /** The parameters the sample sends, typed as the WSDL says; a malformed id stays text, so the server can answer error 3. */
 function presentValues(call: SampleCall): Array<[string, Value]> {
@@ -33,7 +50,8 @@ function presentValues(call: SampleCall): Array<[string, Value]> {
       if (!parameter.optional) out.push([parameter.name, { kind: 'string', text: parameter.name === 'username' ? usernamePlaceholder : '' }]);
       continue;
     }
-    if (parameter.type === 'int' && /^\d{1,9}$/.test(raw)) out.push([parameter.name, { kind: 'int', value: Number(raw) }]);
+    if (parameter.type === 'headers') out.push([parameter.name, { kind: 'headers', headers: readHeaderLines(raw) }]);
+    else if (parameter.type === 'int' && /^\d{1,9}$/.test(raw)) out.push([parameter.name, { kind: 'int', value: Number(raw) }]);
     else out.push([parameter.name, { kind: 'string', text: raw }]);
   }
   return out;
@@ -59,7 +77,26 @@ const phpQuoted = (text: string) =>
 const csharpQuoted = (text: string) =>
   `"${text.replace(/[\\"]/g, (c) => `\\${c}`).replace(invisible, (c) => `\\u${hex4(c)}`)}"`;
 
-function literal(value: Value, language: 'php' | 'python' | 'javascript' | 'csharp'): string {
+type CodeLanguage = 'php' | 'python' | 'javascript' | 'csharp';
+
+/** A list of headers as each language's SOAP client takes an ArrayOfHeader: its items under Header. */
+function headersLiteral(headers: Header[], language: CodeLanguage): string {
+  const text = (t: string) => literal({ kind: 'string', text: t }, language);
+  const items = headers.map(({ name, value }) => {
+    const fields: Array<[string, string]> = [['name', text(name)], ...(value === null ? [] : [['value', text(value)] as [string, string]])];
+    if (language === 'php') return `[${fields.map(([k, v]) => `'${k}' => ${v}`).join(', ')}]`;
+    if (language === 'python') return `{${fields.map(([k, v]) => `'${k}': ${v}`).join(', ')}}`;
+    if (language === 'csharp') return `new Header { ${fields.map(([k, v]) => `${k} = ${v}`).join(', ')} }`;
+    return `{ ${fields.map(([k, v]) => `${k}: ${v}`).join(', ')} }`;
+  });
+  if (language === 'php') return `['Header' => [${items.join(', ')}]]`;
+  if (language === 'python') return `{'Header': [${items.join(', ')}]}`;
+  if (language === 'csharp') return `new Header[] { ${items.join(', ')} }`;
+  return `{ Header: [${items.join(', ')}] }`;
+}
+
+function literal(value: Value, language: CodeLanguage): string {
+  if (value.kind === 'headers') return headersLiteral(value.headers, language);
   if (value.kind === 'int') return String(value.value);
   if (value.kind === 'boolean') return language === 'python' ? (value.value ? 'True' : 'False') : String(value.value);
   if (language === 'php') return phpQuoted(value.text);
@@ -72,7 +109,11 @@ const envelopeText = (text: string) => escapeXml(text).replace(/[\u007f-\u009f\u
 
 /** The raw request envelope, indented, as curl sends it and the demo shows it. */
 export function requestEnvelope(fn: FunctionName, values: Array<[string, Value]>): string {
-  const lines = values.map(([name, value]) => `      <${name}>${envelopeText(value.kind === 'string' ? value.text : String(value.value))}</${name}>`);
+  const lines = values.map(([name, value]) => {
+    if (value.kind !== 'headers') return `      <${name}>${envelopeText(value.kind === 'string' ? value.text : String(value.value))}</${name}>`;
+    const items = value.headers.map((h) => `        <Header><name>${envelopeText(h.name)}</name>${h.value === null ? '' : `<value>${envelopeText(h.value)}</value>`}</Header>`);
+    return [`      <${name}>`, ...items, `      </${name}>`].join('\n');
+  });
   return [
     '<?xml version="1.0" encoding="utf-8"?>',
     '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">',
@@ -103,11 +144,13 @@ function php(call: SampleCall, values: Array<[string, Value]>): string {
     ResendWebHookDelivery: 'echo "{$answer->result->messageId} is {$answer->result->status} again, sent after the waiting events of its subscriber\\n";',
     RecoverWebHookDeliveries: 'echo "{$answer->result->scheduled} deliveries scheduled again\\n";',
     GetPortalLink: 'echo "Open within the hour, once: {$answer->result}\\n";',
+    UpdateWebHook: 'echo "Webhook {$answer->result->id} now sends to {$answer->result->url}\\n";',
     GetWebHookDeliveryAttempts: `foreach ($answer->result->Attempt ?? [] as $attempt) {\n    echo "{$attempt->attemptedAt} " . ($attempt->statusCode ?? '-') . " {$attempt->durationMs} ms " . ($attempt->error ?? 'ok') . "\\n" . ($attempt->response ?? '') . "\\n";\n}`,
   }[call.fn];
   return `<?php
 // ${call.fn} through PHP's SoapClient (extension php-soap).
-// SOAP_SINGLE_ELEMENT_ARRAYS: a list of one webhook stays a list.
+// SOAP_SINGLE_ELEMENT_ARRAYS: a list of one webhook stays a list (a list sent,
+// such as headers, is written the same way with or without it).
 $client = new SoapClient(${phpQuoted(`${call.endpoint}?wsdl`)}, [
     'features' => SOAP_SINGLE_ELEMENT_ARRAYS,
     'exceptions' => true,
@@ -129,6 +172,7 @@ function csharp(call: SampleCall, values: Array<[string, Value]>): string {
   const args = call.parameters.flatMap((parameter) => {
     const value = byName.get(parameter.name);
     if (parameter.type === 'boolean') return [value?.kind === 'boolean' && value.value ? 'true' : 'false', value ? 'true' : 'false'];
+    if (parameter.type === 'headers') return [value ? literal(value, 'csharp') : 'null'];
     if (parameter.type === 'int') {
       const number = value?.kind === 'int' ? String(value.value) : '0';
       // An optional int comes with its "Specified" flag, as for booleans.
@@ -147,6 +191,7 @@ function csharp(call: SampleCall, values: Array<[string, Value]>): string {
     ResendWebHookDelivery: 'Console.WriteLine(answer.result.messageId + " is " + answer.result.status + " again, sent after the waiting events of its subscriber");',
     RecoverWebHookDeliveries: 'Console.WriteLine(answer.result.scheduled + " deliveries scheduled again");',
     GetPortalLink: 'Console.WriteLine("Open within the hour, once: " + answer.result);',
+    UpdateWebHook: 'Console.WriteLine("Webhook " + answer.result.id + " now sends to " + answer.result.url);',
     GetWebHookDeliveryAttempts: 'foreach (Attempt attempt in answer.result ?? new Attempt[0])\n        {\n            Console.WriteLine(attempt.attemptedAt.ToString("o") + " " + (attempt.statusCodeSpecified ? attempt.statusCode.ToString() : "-") + " " + attempt.durationMs + " ms " + (attempt.error ?? "ok"));\n            Console.WriteLine(attempt.response ?? "");\n        }',
   }[call.fn];
   return `// ${call.fn} through a proxy generated from the WSDL (.NET Framework or Mono):

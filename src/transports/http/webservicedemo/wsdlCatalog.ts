@@ -5,7 +5,7 @@ import type { Language } from '../../i18n.js';
 
 export interface ParameterDoc {
   name: string;
-  type: 'string' | 'int' | 'boolean';
+  type: 'string' | 'int' | 'boolean' | 'headers';
   optional: boolean;
   doc: Record<Language, string>;
 }
@@ -47,7 +47,7 @@ export function readFunctionDocs(wsdl: string): FunctionDoc[] {
     const sequence = ((element['xs:complexType'] as Node)['xs:sequence']) as Node;
     const parameters = list(sequence['xs:element']).map((parameter) => ({
       name: String(parameter['@name']),
-      type: String(parameter['@type']).replace(/^xs:/, '') as ParameterDoc['type'],
+      type: parameter['@type'] === 'tns:ArrayOfHeader' ? 'headers' : (String(parameter['@type']).replace(/^xs:/, '') as ParameterDoc['type']),
       optional: parameter['@minOccurs'] === '0' && !requiredByService.has(String(parameter['@name'])) && !requiredByService.has(`${name}.${String(parameter['@name'])}`),
       doc: documentation(parameter),
     }));
