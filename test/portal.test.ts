@@ -146,6 +146,91 @@ describe('the customer portal', function () {
     });
   }
 
+  for (const [language, width] of [['de', 375], ['en', 375], ['de', 1100], ['en', 1100]] as const) {
+    it(`changes a webhook in place, its headers by name, and reads at ${width} px without breaking words (${language})`, async () => {
+      const account = await makeAccount(service, { language });
+      const webhook = await service.app.webhooks.create(account.id, {
+        app: 'crm', event: 'profilemanager_finalized', url: receiver.url(`/edit-${account.username}`), headers: [{ name: 'Authorization', value: 'Bearer hidden-value' }],
+      });
+      let calls = 0;
+      receiver.reply = () => (calls++ === 0 ? { status: 500 } : { status: 200 });
+      await service.app.intake.accept([{ account: account.username, event: 'profilemanager_finalized', subscriber: 'opt_in_finalized_subscriber', payload: { n: 1, nested: { a: [1, 2] } } }]);
+      const worker = service.app.createWorker();
+      await worker.runOnce();
+      await service.app.pool.query('update deliveries set retry_at = null where webhook_id = ?', [webhook.id]);
+      await service.app.pool.query('update webhooks set lane_retry_at = null, due_at = utc_timestamp(3), circuit_open = 0 where id = ?', [webhook.id]);
+      await worker.runOnce();
+      const ctx = await context(width);
+      const page = await ctx.newPage();
+      const shot = (name: string) => page.screenshot({ path: path.join(screenshots, `portal-${name}-${language}-${width}.png`), fullPage: true });
+      /** Cells whose content box is narrower than one of their words (what squeezed columns do to text). */
+      const brokenWords = () => page.evaluate(() => {
+        const context2d = document.createElement('canvas').getContext('2d')!;
+        const problems: string[] = [];
+        if (document.documentElement.scrollWidth > window.innerWidth) problems.push(`the page is ${document.documentElement.scrollWidth} px wide`);
+        for (const cell of Array.from(document.querySelectorAll('td, th, dt, dd'))) {
+          if (cell.getBoundingClientRect().width < 2) continue; // a visually hidden heading, read by screen readers
+          const style = getComputedStyle(cell);
+          context2d.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+          const room = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          // A URL is no word: it breaks where it must (class url), as an address bar does.
+          const text = cell.cloneNode(true) as Element;
+          text.querySelectorAll('.url').forEach((url) => url.remove());
+          for (const word of (text.textContent ?? '').split(/\s+/)) {
+            if (word && context2d.measureText(word).width > room + 0.5) problems.push(`"${word}" in ${Math.round(room)} px`);
+          }
+        }
+        return problems;
+      });
+      try {
+        await page.goto(await linkFor(account, { webhookId: webhook.id }));
+        expect(await brokenWords(), 'the webhook page').to.deep.equal([]);
+        const delivered = page.locator('tbody tr', { hasText: 'delivered' });
+        expect(await delivered.locator('td').last().textContent(), 'a delivered row shows no error').to.equal('');
+        expect(await page.content()).to.contain('Authorization').and.not.to.contain('hidden-value');
+        await shot('webhook');
+        await page.locator('tbody a').first().click();
+        expect(await page.locator('pre').last().textContent(), 'the payload indented').to.equal(JSON.stringify({ n: 1, nested: { a: [1, 2] } }, null, 2));
+        expect(await brokenWords(), 'the delivery page').to.deep.equal([]);
+        await page.goto(`${service.baseUrl}/portal`);
+        expect(await brokenWords(), 'the list').to.deep.equal([]);
+        await shot('webhooks');
+
+        await page.goto(`${service.baseUrl}/portal/webhooks/${webhook.id}`);
+        await page.getByRole('link', { name: language === 'de' ? 'Name, URL, Drosselung oder Header ändern' : 'Change name, URL, throttle or headers' }).click();
+        await expectAccessible(page, 'the edit page');
+        expect(await page.content()).not.to.contain('hidden-value');
+        await shot('edit');
+        const newUrl = receiver.url(`/moved-${account.username}`);
+        await page.getByLabel('Name (app)').fill('crm (moved)');
+        await page.getByLabel('URL', { exact: true }).fill(newUrl);
+        await page.getByLabel(language === 'de' ? /Anfragen pro Sekunde/ : /requests per second/).fill('10');
+        await page.locator('#header-name-1').fill('Host');
+        await page.locator('#header-value-1').fill('evil.example');
+        await page.getByRole('button', { name: language === 'de' ? 'Speichern' : 'Save' }).click();
+        expect(await page.locator('p.bad').textContent(), 'a reserved name refused').to.contain("'Host'");
+        expect((await service.app.webhooks.get(account.id, webhook.id)).app, 'nothing stored').to.equal('crm');
+        await page.locator('#header-name-1').fill('X-Tenant');
+        await page.locator('#header-value-1').fill('north');
+        await page.getByRole('button', { name: language === 'de' ? 'Speichern' : 'Save' }).click();
+        await page.waitForSelector('p.ok');
+        const [[row]] = await service.app.pool.query<any[]>('select app, url, max_per_second, custom_headers, secret from webhooks where id = ?', [webhook.id]);
+        expect(row).to.include({ app: 'crm (moved)', url: newUrl, max_per_second: 10, secret: webhook.secret });
+        expect(JSON.parse(row.custom_headers)).to.deep.equal([{ name: 'Authorization', value: 'Bearer hidden-value' }, { name: 'X-Tenant', value: 'north' }]);
+        expect(await page.content()).not.to.contain('hidden-value').and.not.to.contain('north');
+
+        // The language switch keeps the page.
+        const path = new URL(page.url()).pathname;
+        await page.getByRole('button', { name: language === 'de' ? 'English' : 'Deutsch' }).click();
+        expect(await page.getAttribute('html', 'lang')).to.equal(language === 'de' ? 'en' : 'de');
+        expect(new URL(page.url()).pathname).to.equal(path);
+        await expectAccessible(page, 'the page in the other language');
+      } finally {
+        await ctx.close();
+      }
+    });
+  }
+
   it('can be used by keyboard alone: Tab to the form, type, Enter', async () => {
     const account = await makeAccount(service);
     const ctx = await context(1100);

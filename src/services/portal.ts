@@ -3,7 +3,9 @@ import type { Clock } from '../clock.js';
 import type { Language } from '../domain/account.js';
 import { webhookNotFound } from '../domain/errors.js';
 import { inTransaction, type Pool } from '../storage/database.js';
-import { deletePortalSession, insertPortalLink, insertPortalSession, touchPortalSession, usePortalLink } from '../storage/portalStore.js';
+import {
+  deletePortalSession, insertPortalLink, insertPortalSession, setPortalSessionLanguage, touchPortalSession, usePortalLink,
+} from '../storage/portalStore.js';
 import { findWebhook } from '../storage/webhooksStore.js';
 
 export interface PortalOptions {
@@ -66,6 +68,11 @@ export class PortalAccess {
   /** The service's time, for what the pages propose (the recovery's start). */
   now(): Date {
     return this.clock.now();
+  }
+
+  /** The session's pages in another language from now on. */
+  async setLanguage(cookie: string, language: Language): Promise<void> {
+    await setPortalSessionLanguage(this.pool, sha256(cookie), language);
   }
 
   async signOut(cookie: string): Promise<void> {

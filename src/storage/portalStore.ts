@@ -36,6 +36,10 @@ export async function touchPortalSession(db: Queryable, idHash: Buffer, idleSinc
   return rows[0] ? { accountId: Number(rows[0].account_id), username: rows[0].username, language: rows[0].language, csrf: rows[0].csrf } : undefined;
 }
 
+export async function setPortalSessionLanguage(db: Queryable, idHash: Buffer, language: 'de' | 'en'): Promise<void> {
+  await db.query('update portal_sessions set language = ? where id_hash = ?', [language, idHash]);
+}
+
 export async function deletePortalSession(db: Queryable, idHash: Buffer): Promise<void> {
   await db.query('delete from portal_sessions where id_hash = ?', [idHash]);
 }

@@ -9,16 +9,24 @@ const wideStyle = `main{max-width:1040px}
 header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:center;gap:8px;border-bottom:1px solid #ddd;margin:-8px 0 16px;padding-bottom:8px}
 header a,header button{font-size:14px}
 table{border-collapse:collapse;width:100%;margin:12px 0;font-size:14px}
-th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e0e0e0;vertical-align:top;word-break:break-word}
+th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e0e0e0;vertical-align:top;overflow-wrap:break-word}
+.url{overflow-wrap:anywhere}
+fieldset.header{border:1px solid #ddd;border-radius:4px;margin:8px 0;padding:4px 12px}fieldset.header legend{color:#555;font-size:14px}
 th{background:#f4f4f4}
-input[type=text],input[type=url],input[type=datetime-local],select{font-size:16px;padding:8px;border:1px solid #767676;border-radius:4px;max-width:100%;box-sizing:border-box}
+input[type=url]{width:100%}
+input[type=text],input[type=url],input[type=number],input[type=datetime-local],select{font-size:16px;padding:8px;border:1px solid #767676;border-radius:4px;max-width:100%;box-sizing:border-box}
 label.field{display:block;margin:8px 0}label.field span{display:block;font-weight:bold;margin-bottom:4px}
 form.inline{display:inline}
 section{margin:24px 0}h2{font-size:18px;margin:0 0 8px}
 pre{background:#f4f4f4;padding:12px;white-space:pre-wrap;word-break:break-all;font-size:13px}
 a{color:#1a5fb4}a:focus,input:focus,select:focus{outline:3px solid #99c1f1;outline-offset:2px}
 .secret{font-family:monospace;font-size:15px;background:#e8f5e9;padding:8px;word-break:break-all}
-@media (max-width:600px){main{margin:0;border-radius:0;padding:16px}table{display:block;overflow-x:auto}}`;
+@media (max-width:600px){main{margin:0;border-radius:0;padding:16px}table{display:block;overflow-x:auto}
+table.rows,table.rows tbody,table.rows tr,table.rows td{display:block}
+table.rows thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+table.rows tr{border:1px solid #e0e0e0;border-radius:4px;margin:0 0 12px;padding:4px 0}
+table.rows td{border:0;padding:2px 10px}table.rows td:empty{display:none}
+table.rows td::before{content:attr(data-label);display:block;font-weight:bold;color:#555;font-size:13px}}`;
 
 /** A form's hidden field, its value escaped. */
 export const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
@@ -33,7 +41,8 @@ body{margin:0;background:#f4f4f4;font-family:Arial,Helvetica,sans-serif;color:#2
 main{max-width:640px;margin:40px auto;background:#fff;border-radius:6px;padding:24px 28px;box-shadow:0 1px 3px rgba(0,0,0,.1)}
 h1{font-size:22px;margin:0 0 16px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:16px 0}
-dt{color:#555}dd{margin:0;word-break:break-all}
+dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
+@media (max-width:600px){dl{display:block}dt{margin-top:8px}}
 .note{background:#fff8e1;border-left:4px solid #e5a50a;padding:8px 12px;margin:16px 0}
 .ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:8px 12px;margin:16px 0}
 .bad{background:#fdecea;border-left:4px solid #c01c28;padding:8px 12px;margin:16px 0}

@@ -4,7 +4,9 @@ import { deliveryStatuses } from '../../domain/delivery.js';
 import { ApiError, ErrorCode } from '../../domain/errors.js';
 import { optionalPerSecond, readDateTime } from '../../domain/parameters.js';
 import { deliveryIdOf, messageIdOf } from '../../domain/signature.js';
-import { eventNames, maxPerSecondLimit, type WebHook } from '../../domain/webhook.js';
+import { eventNames, maxPerSecondLimit, readApp, type WebHook } from '../../domain/webhook.js';
+import { maxCustomHeaders, maxHeaderNameLength, maxHeaderValueLength, readHeaderChanges, type HeaderChange } from '../../domain/customHeaders.js';
+import { readTargetUrl } from '../../domain/targetPolicy.js';
 import type { Logger } from '../../logger.js';
 import type { PortalAccess, PortalSession } from '../../services/portal.js';
 import type { PageTest } from '../../services/reactivation.js';
@@ -39,6 +41,7 @@ const texts = {
   create: { en: 'Create a webhook', de: 'Webhook anlegen' },
   createButton: { en: 'Create', de: 'Anlegen' },
   maxPerSecond: { en: 'At most … requests per second (empty: no limit)', de: 'Höchstens … Anfragen pro Sekunde (leer: keine Grenze)' },
+  throttle: { en: 'Requests per second at most', de: 'Anfragen pro Sekunde höchstens' },
   noLimit: { en: 'no limit: as fast as your server answers well', de: 'keine Grenze: so schnell, wie Ihr Server gut antwortet' },
   open: { en: 'Open', de: 'Öffnen' },
   back: { en: 'All webhooks', de: 'Alle Webhooks' },
@@ -53,8 +56,29 @@ const texts = {
   attempts: { en: 'Attempts', de: 'Versuche' },
   noDeliveries: { en: 'No deliveries match.', de: 'Keine Zustellung passt.' },
   actions: { en: 'Fix it', de: 'In Ordnung bringen' },
+  manage: { en: 'Manage', de: 'Verwalten' },
+  edit: { en: 'Change name, URL, throttle or headers', de: 'Name, URL, Drosselung oder Header ändern' },
+  editTitle: { en: (app: string) => `Change "${app}"`, de: (app: string) => `„${app}“ ändern` },
+  editNote: {
+    en: 'The webhook keeps its id, signing secret, sequence numbers, waiting deliveries and buffered events. A new URL is tested like a new webhook\'s and used from the next request on.',
+    de: 'Der Webhook behält seine id, seinen Signaturschlüssel, seine Sequenznummern, wartende Zustellungen und gepufferte Ereignisse. Eine neue URL wird wie bei einem neuen Webhook geprüft und ab der nächsten Anfrage verwendet.',
+  },
+  save: { en: 'Save', de: 'Speichern' },
+  saved: { en: 'Saved.', de: 'Gespeichert.' },
+  headers: { en: 'Your own headers', de: 'Eigene Header' },
+  headersNote: {
+    en: 'Sent with every request, e.g. Authorization for a server behind a gateway. Values are never shown again: leave a value empty to keep the stored one.',
+    de: 'Werden mit jeder Anfrage gesendet, etwa Authorization für einen Server hinter einem Gateway. Werte werden nie wieder angezeigt: Lassen Sie einen Wert leer, um den gespeicherten zu behalten.',
+  },
+  headerName: { en: 'Header name', de: 'Name des Headers' },
+  headerValue: { en: 'New value', de: 'Neuer Wert' },
+  keepValue: { en: 'empty: keep the stored value', de: 'leer: gespeicherten Wert behalten' },
+  removeHeader: { en: 'Remove', de: 'Entfernen' },
+  noHeaders: { en: 'none', de: 'keine' },
+  since: { en: 'Since (UTC)', de: 'Seit (UTC)' },
+  switchTo: { en: 'Deutsch', de: 'English' },
   test: { en: 'Test the URL now', de: 'URL jetzt testen' },
-  recover: { en: 'Send again every failed and discarded delivery since', de: 'Jede fehlgeschlagene und verworfene Zustellung erneut senden seit' },
+  recover: { en: 'Send again every failed and discarded delivery since the moment you choose.', de: 'Jede fehlgeschlagene und verworfene Zustellung ab dem gewählten Zeitpunkt erneut senden.' },
   recoverButton: { en: 'Recover', de: 'Nachholen' },
   recovered: { en: (n: number) => `${n} deliveries go out again.`, de: (n: number) => `${n} Zustellungen gehen erneut hinaus.` },
   rotate: { en: 'Give the webhook a new signing secret (the old one signs beside it for a day)', de: 'Dem Webhook einen neuen Signaturschlüssel geben (der alte signiert einen Tag lang daneben)' },
@@ -104,6 +128,8 @@ const field = (id: string, name: string, label: string, input: string) => `<labe
 interface Signed {
   session: PortalSession;
   cookie: string;
+  /** The page this request shows, for the language switch to come back to. */
+  back: string;
   t: ReturnType<typeof inLanguage<typeof texts>>;
   language: Language;
 }
@@ -126,6 +152,8 @@ export function portalPages(
 ): Router {
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
+  // Name, URL, throttle and three fields for each of ten headers.
+  const editForm = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 40 });
   const secure = options.publicUrl.startsWith('https:');
   const headers = (res: Response) => setPageSecurityHeaders(res, { ownScripts: false, frameAncestors: options.frameAncestors });
   const send = (res: Response, signed: Pick<Signed, 'language'>, title: string, body: string, status = 200) =>
@@ -133,7 +161,8 @@ export function portalPages(
 
   /** The frame of a signed-in page: who is signed in, the way back, signing out. */
   const frame = (signed: Signed, body: string, back = true) => `<header><span>${e(signed.t.signedInAs(signed.session.username))}</span>
-<nav>${back ? `<a href="/portal">${e(signed.t.back)}</a> ` : ''}<form class="inline" method="post" action="/portal/signout">${hidden('csrf', signed.session.csrf)}<button type="submit" class="secondary">${e(signed.t.signOut)}</button></form></nav></header>
+<nav>${back ? `<a href="/portal">${e(signed.t.back)}</a> ` : ''}<form class="inline" method="post" action="/portal/language">${hidden('csrf', signed.session.csrf)}${hidden('language', signed.language === 'de' ? 'en' : 'de')}${hidden('back', signed.back)}<button type="submit" class="secondary" lang="${signed.language === 'de' ? 'en' : 'de'}">${e(signed.t.switchTo)}</button></form>
+<form class="inline" method="post" action="/portal/signout">${hidden('csrf', signed.session.csrf)}<button type="submit" class="secondary">${e(signed.t.signOut)}</button></form></nav></header>
 ${body}`;
 
   const signedIn = async (req: Request, res: Response): Promise<Signed | undefined> => {
@@ -146,7 +175,7 @@ ${body}`;
       send(res, { language }, t.title, `<h1>${e(t.title)}</h1><p class="note">${e(t.signInFirst)}</p>`, 401);
       return undefined;
     }
-    return { session, cookie: cookie!, t: inLanguage(texts, session.language), language: session.language };
+    return { session, cookie: cookie!, back: pageOf(req), t: inLanguage(texts, session.language), language: session.language };
   };
 
   /** POSTs change things: only with the session's CSRF token. */
@@ -181,10 +210,9 @@ ${body}`;
     const rows = list.map((w) => {
       const attempt = last.get(w.id);
       const lastText = attempt ? `${formatUtc(attempt.at, language)}, ${attempt.succeeded ? t.ok : t.failed}${attempt.statusCode ? ` (HTTP ${attempt.statusCode})` : ''}` : t.never;
-      return `<tr><td><a href="/portal/webhooks/${w.id}">${e(w.app)}</a></td><td>${e(w.event)}</td><td>${e(w.url)}</td><td>${stateOf(t, w)}</td><td>${w.failureCount}</td><td>${w.bufferedEvents}</td><td>${e(lastText)}</td></tr>`;
+      return [`<a href="/portal/webhooks/${w.id}">${e(w.app)}</a>`, e(w.event), `<span class="url">${e(w.url)}</span>`, stateOf(t, w), String(w.failureCount), String(w.bufferedEvents), e(lastText)];
     });
-    const table = list.length === 0 ? `<p>${e(t.none)}</p>` : `<table><thead><tr>${[t.app, t.event, t.url, t.state, t.failures, t.buffered, t.lastDelivery].map((h) => `<th scope="col">${e(h)}</th>`).join('')}</tr></thead>
-<tbody>${rows.join('\n')}</tbody></table>`;
+    const table = list.length === 0 ? `<p>${e(t.none)}</p>` : rowsTable([t.app, t.event, t.url, t.state, t.failures, t.buffered, t.lastDelivery], rows);
     return frame(signed, `<h1>${e(t.title)}</h1>${notice}${table}
 <section><h2>${e(t.create)}</h2>
 <form method="post" action="/portal/webhooks">${hidden('csrf', signed.session.csrf)}
@@ -206,18 +234,28 @@ ${field('maxPerSecond', 'maxPerSecond', t.maxPerSecond, `<input type="number" mi
     const deliveryId = filter.messageId ? deliveryIdOf(filter.messageId.trim()) ?? -1 : undefined;
     const log = await webhooks.deliveries(session.accountId, webhook.id, { limit: logLength, status: chosen, subscriber: filter.subscriber?.trim() || undefined, deliveryId });
     const csrf = hidden('csrf', session.csrf);
-    const facts: Array<[string, string]> = [[t.event, webhook.event], [t.url, webhook.url], [t.failures, String(webhook.failureCount)], [t.buffered, String(webhook.bufferedEvents)], [t.maxPerSecond, webhook.maxPerSecond === null ? t.noLimit : String(webhook.maxPerSecond)]];
-    if (webhook.lastError) facts.push([t.lastError, webhook.lastError]);
-    const rows = log.map((d) => `<tr><td><a href="/portal/webhooks/${webhook.id}/deliveries/${messageIdOf(d.id)}">${messageIdOf(d.id)}</a></td><td>${e(formatUtc(d.occurredAt, language))}</td><td>${e(d.subscriber ?? '')}</td><td>${e(d.status)}</td><td>${d.attempts}</td><td>${e(d.lastError ?? (d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : ''))}</td></tr>`);
+    const facts: Array<[string, string]> = [
+      [t.event, webhook.event], [t.url, webhook.url], [t.failures, String(webhook.failureCount)], [t.buffered, String(webhook.bufferedEvents)],
+      [t.throttle, webhook.maxPerSecond === null ? t.noLimit : String(webhook.maxPerSecond)], [t.headers, webhook.headerNames.join(', ') || t.noHeaders],
+    ];
+    const healthy = webhook.active && webhook.failureCount === 0;
+    // A healthy webhook's last error is history: the delivery log keeps it.
+    if (webhook.lastError && !healthy) facts.push([t.lastError, webhook.lastError]);
+    // A delivered row's last attempt succeeded: whatever failed before is in its attempts, not its summary.
+    const errorOf = (d: DeliveryView) => (d.status === 'delivered' ? '' : d.lastError ?? (d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : ''));
+    const rows = log.map((d) => [
+      `<a href="/portal/webhooks/${webhook.id}/deliveries/${messageIdOf(d.id)}">${messageIdOf(d.id)}</a>`, e(formatUtc(d.occurredAt, language)), e(d.subscriber ?? ''), e(d.status), String(d.attempts), e(errorOf(d)),
+    ]);
     const reactivate = webhook.active ? '' : `<form method="post" action="/portal/webhooks/${webhook.id}/reactivate">${csrf}<p>${e(t.reactivateNote)}</p>
 ${webhook.bufferedEvents > 0 ? `<label><input type="checkbox" name="replayEvents" value="1" checked> ${e(t.replay(webhook.bufferedEvents))}</label>` : ''}
 <button type="submit">${e(t.reactivate)}</button></form>`;
     send(res, signed, webhook.app, frame(signed, `<h1>${e(webhook.app)} ${stateOf(t, webhook)}</h1>${notice}
 <dl>${facts.map(([label, value]) => `<dt>${e(label)}</dt><dd>${e(value)}</dd>`).join('')}</dl>
-<section><h2>${e(t.actions)}</h2>${reactivate}
+<section><h2>${e(healthy ? t.manage : t.actions)}</h2>${reactivate}
+<p><a href="/portal/webhooks/${webhook.id}/edit">${e(t.edit)}</a></p>
 <form method="post" action="/portal/webhooks/${webhook.id}/test">${csrf}<button type="submit" class="secondary">${e(t.test)}</button></form>
-<form method="post" action="/portal/webhooks/${webhook.id}/recover">${csrf}
-${field('since', 'since', `${t.recover} (UTC)`, `<input type="datetime-local" required value="${e(new Date(access.now().getTime() - 86_400_000).toISOString().slice(0, 16))}">`)}
+<form method="post" action="/portal/webhooks/${webhook.id}/recover">${csrf}<p>${e(t.recover)}</p>
+${field('since', 'since', t.since, `<input type="datetime-local" required value="${e(new Date(access.now().getTime() - 86_400_000).toISOString().slice(0, 16))}">`)}
 <button type="submit" class="secondary">${e(t.recoverButton)}</button></form>
 <form method="post" action="/portal/webhooks/${webhook.id}/rotate">${csrf}<p>${e(t.rotate)}</p><button type="submit" class="secondary">${e(t.rotateButton)}</button></form>
 <p><a href="/portal/webhooks/${webhook.id}/delete">${e(t.delete)}</a></p></section>
@@ -227,14 +265,17 @@ ${field('status', 'status', t.status, `<select><option value="">${e(t.anyStatus)
 ${field('subscriber', 'subscriber', t.subscriber, `<input type="text" value="${e(filter.subscriber ?? '')}">`)}
 ${field('messageId', 'messageId', t.messageId, `<input type="text" value="${e(filter.messageId ?? '')}">`)}
 <button type="submit" class="secondary">${e(t.filter)}</button></form>
-${log.length === 0 ? `<p>${e(t.noDeliveries)}</p>` : `<table><thead><tr>${[t.messageId, t.occurred, t.subscriber, t.status, t.attempts, t.lastError].map((h) => `<th scope="col">${e(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table>`}
+${log.length === 0 ? `<p>${e(t.noDeliveries)}</p>` : rowsTable([t.messageId, t.occurred, t.subscriber, t.status, t.attempts, t.lastError], rows)}
 </section>`), status);
   }
 
   function deliveryPage(signed: Signed, webhook: WebHook, delivery: DeliveryView, attempts: DeliveryAttempt[], notice = ''): string {
     const { t, language, session } = signed;
     const messageId = messageIdOf(delivery.id);
-    const rows = attempts.map((a) => `<tr><td>${e(formatUtc(a.attemptedAt, language))}</td><td>${a.statusCode ?? '—'}</td><td>${a.durationMs} ms</td><td>${a.failureClass ? `${e(failureName(a.failureClass, language))}: ${e(a.error ?? '')}` : e(t.ok)}</td><td><pre>${e(a.response ?? '')}</pre></td></tr>`);
+    const rows = attempts.map((a) => [
+      e(formatUtc(a.attemptedAt, language)), String(a.statusCode ?? '—'), `${a.durationMs} ms`,
+      a.failureClass ? `${e(failureName(a.failureClass, language))}: ${e(a.error ?? '')}` : e(t.ok), a.response ? `<pre>${e(a.response)}</pre>` : '',
+    ]);
     const finished = delivery.status === 'delivered' || delivery.status === 'failed' || delivery.status === 'discarded';
     return frame(signed, `<p><a href="/portal/webhooks/${webhook.id}">${e(webhook.app)}</a></p>
 <h1>${e(t.delivery)} ${e(messageId)}</h1>${notice}
@@ -242,8 +283,32 @@ ${log.length === 0 ? `<p>${e(t.noDeliveries)}</p>` : `<table><thead><tr>${[t.mes
 <dt>${e(t.subscriber)}</dt><dd>${e(delivery.subscriber ?? '—')}</dd><dt>${e(t.status)}</dt><dd>${e(delivery.status)}</dd></dl>
 ${finished ? `<form method="post" action="/portal/webhooks/${webhook.id}/deliveries/${messageId}/resend">${hidden('csrf', session.csrf)}<button type="submit">${e(t.resend)}</button></form>` : ''}
 <section><h2>${e(t.attemptsTitle)}</h2>
-${attempts.length === 0 ? `<p>${e(t.noAttempts)}</p>` : `<table><thead><tr>${[t.when, 'HTTP', t.duration, t.status, t.answer].map((h) => `<th scope="col">${e(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table>`}</section>
-<section><h2>${e(t.payload)}</h2>${delivery.payload ? `<pre>${e(delivery.payload)}</pre>` : `<p>${e(t.payloadGone)}</p>`}</section>`);
+${attempts.length === 0 ? `<p>${e(t.noAttempts)}</p>` : rowsTable([t.when, 'HTTP', t.duration, t.status, t.answer], rows)}</section>
+<section><h2>${e(t.payload)}</h2>${delivery.payload ? `<pre>${e(prettyJson(delivery.payload))}</pre>` : `<p>${e(t.payloadGone)}</p>`}</section>`);
+  }
+
+  function editPage(signed: Signed, webhook: WebHook, form: Record<string, string> = {}, notice = ''): string {
+    const { t, session } = signed;
+    const value = (name: string, stored: string) => e(form[name] ?? stored);
+    // The stored headers by name (values are write-only), then empty rows up to the limit, at most three new at once.
+    const names = webhook.headerNames;
+    const rows = Math.min(maxCustomHeaders, names.length + 3);
+    const headerRows = Array.from({ length: rows }, (_, n) => {
+      const stored = names[n];
+      return `<fieldset class="header"><legend>Header ${n + 1}</legend>
+${field(`header-name-${n}`, `headerName${n}`, t.headerName, `<input type="text" maxlength="${maxHeaderNameLength}" spellcheck="false" value="${value(`headerName${n}`, stored ?? '')}">`)}
+${field(`header-value-${n}`, `headerValue${n}`, stored ? `${t.headerValue} (${t.keepValue})` : t.headerValue, `<input type="text" maxlength="${maxHeaderValueLength}" spellcheck="false" autocomplete="off" value="">`)}
+${stored ? `<label><input type="checkbox" name="headerRemove${n}" value="1"${form[`headerRemove${n}`] === '1' ? ' checked' : ''}> ${e(t.removeHeader)}</label>` : ''}</fieldset>`;
+    }).join('\n');
+    return frame(signed, `<p><a href="/portal/webhooks/${webhook.id}">${e(webhook.app)}</a></p>
+<h1>${e(t.editTitle(webhook.app))}</h1>${notice}<p>${e(t.editNote)}</p>
+<form method="post" action="/portal/webhooks/${webhook.id}/edit">${hidden('csrf', session.csrf)}
+${field('app', 'app', t.app, `<input type="text" required maxlength="255" value="${value('app', webhook.app)}">`)}
+${field('url', 'url', t.url, `<input type="url" required maxlength="2048" value="${value('url', webhook.url)}">`)}
+${field('maxPerSecond', 'maxPerSecond', t.maxPerSecond, `<input type="number" min="0" max="${maxPerSecondLimit}" step="1" inputmode="numeric" value="${value('maxPerSecond', webhook.maxPerSecond === null ? '' : String(webhook.maxPerSecond))}">`)}
+<section><h2>${e(t.headers)}</h2><p>${e(t.headersNote)}</p>
+${headerRows}</section>
+<button type="submit">${e(t.save)}</button></form>`);
   }
 
   async function showDelivery(signed: Signed, req: Request, res: Response, webhook: WebHook, notice = ''): Promise<void> {
@@ -303,6 +368,49 @@ ${attempts.length === 0 ? `<p>${e(t.noAttempts)}</p>` : `<table><thead><tr>${[t.
     const signed = await signedIn(req, res);
     const webhook = signed && (await ownWebhook(signed, req, res));
     if (webhook) await showWebhook(signed, res, webhook, req.query as Record<string, string>);
+  }));
+
+  router.get('/portal/webhooks/:id/edit', wrap(async (req, res) => {
+    const signed = await signedIn(req, res);
+    const webhook = signed && (await ownWebhook(signed, req, res));
+    if (webhook) send(res, signed, signed.t.editTitle(webhook.app), editPage(signed, webhook));
+  }));
+
+  router.post('/portal/webhooks/:id/edit', editForm, wrap(async (req, res) => {
+    const signed = await changing(req, res);
+    const webhook = signed && (await ownWebhook(signed, req, res));
+    if (!webhook) return;
+    const body = req.body as Record<string, string>;
+    try {
+      const headers: HeaderChange[] = [];
+      for (let n = 0; n < maxCustomHeaders; n += 1) {
+        const name = String(body[`headerName${n}`] ?? '').trim();
+        if (name === '' || body[`headerRemove${n}`] === '1') continue;
+        const value = String(body[`headerValue${n}`] ?? '');
+        headers.push({ name, value: value === '' ? null : value });
+      }
+      const update = {
+        app: readApp(String(body.app ?? '')),
+        url: String(body.url ?? ''),
+        maxPerSecond: optionalPerSecond(body, 'maxPerSecond', maxPerSecondLimit),
+        headers: readHeaderChanges(headers),
+      };
+      readTargetUrl(update.url);
+      const saved = await webhooks.update(signed.session.accountId, webhook.id, update);
+      changed(signed, webhook.id, 'edit');
+      await showWebhook(signed, res, saved, {}, `<p class="ok">${e(signed.t.saved)}</p>`);
+    } catch (error) {
+      send(res, signed, signed.t.editTitle(webhook.app), editPage(signed, webhook, body, problem(error)), 422);
+    }
+  }));
+
+  router.post('/portal/language', form, wrap(async (req, res) => {
+    const signed = await changing(req, res);
+    if (!signed) return;
+    await access.setLanguage(signed.cookie, req.body.language === 'de' ? 'de' : 'en');
+    const back = String(req.body.back ?? '');
+    // Only a page of the portal: never a way to send the browser elsewhere.
+    res.redirect(303, /^\/portal(\/[\w/-]*)?(\?[\w=&%.+-]*)?$/.test(back) ? back : '/portal');
   }));
 
   router.post('/portal/webhooks/:id/test', form, wrap(async (req, res) => {
@@ -396,6 +504,33 @@ ${attempts.length === 0 ? `<p>${e(t.noAttempts)}</p>` : `<table><thead><tr>${[t.
   }));
 
   return router;
+}
+
+/**
+ * A table whose rows become a list of labelled fields on a narrow screen
+ * (the labels come from data-label), so that no column is squeezed to a
+ * letter's width. Cells are HTML, already escaped.
+ */
+function rowsTable(headings: string[], rows: string[][]): string {
+  const head = headings.map((h) => `<th scope="col">${e(h)}</th>`).join('');
+  const body = rows.map((cells) => `<tr>${cells.map((cell, n) => `<td data-label="${e(headings[n]!)}">${cell}</td>`).join('')}</tr>`).join('\n');
+  return `<table class="rows"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** A payload as a person reads it: indented when it is JSON, as stored otherwise. */
+function prettyJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+/** The page a request shows: a form's action without its verb, the list for the create form. */
+function pageOf(req: Request): string {
+  if (req.method === 'GET') return req.originalUrl;
+  const path = req.originalUrl.split('?')[0]!.replace(/\/(test|reactivate|rotate|recover|resend)$/, '');
+  return path === '/portal/webhooks' ? '/portal' : path;
 }
 
 function notFoundAsUndefined(error: unknown): undefined {
