@@ -17,6 +17,17 @@ describe('changing a webhook without losing anything', function () {
     });
     after(() => service.stop());
 
+    it('takes headers in a form-encoded JSON call as JSON text, and says so when they are not', async () => {
+      const account = await makeAccount(service);
+      const form = (fn: string, fields: Record<string, string>) =>
+        fetch(`${service.baseUrl}/json/${fn}`, { method: 'POST', body: new URLSearchParams({ username: account.username, password: account.password, ...fields }) }).then((r) => r.json() as Promise<any>);
+      const created = await form('createwebhook', { app: 'form', event: 'optin_finalized', url: 'https://hooks.example.com/form', headers: '[{"name":"X-Api-Key","value":"k"}]' });
+      expect(created.error, created.message).to.equal(0);
+      expect(created.result.headers).to.deep.equal([{ name: 'X-Api-Key' }]);
+      const bad = await form('updatewebhook', { id: String(created.result.id), headers: 'X-Api-Key: k' });
+      expect(bad).to.deep.include({ error: 3, message: "parameter 'headers' must be a list of {name, value}; in a form field, as JSON text" });
+    });
+
     for (const [label, factory] of customerClients) {
       describe(`through ${label}`, () => {
         let client: WebserviceClient;
@@ -185,6 +196,25 @@ describe('changing a webhook without losing anything', function () {
       expect((await call('ResendWebHookDelivery', { id, messageId: last.messageId })).error).to.equal(0);
       await drain(newReceiver, 1);
       expect(newReceiver.receipts[0]!.headers).to.include({ authorization: 'Bearer one', 'x-tenant': 'north', 'webhook-id': last.messageId });
+    });
+
+    it('lets an attempt under way finish on the old URL, recorded once, and sends what follows to the new one', async () => {
+      oldReceiver.receipts.length = 0;
+      newReceiver.receipts.length = 0;
+      account = await makeAccount(service);
+      const { id } = (await call('CreateWebHook', { app: 'in flight', event: 'optin_finalized', url: oldReceiver.url('/slow') })).result;
+      oldReceiver.reply = () => ({ status: 200, delayMs: 500 });
+      await service.app.intake.accept([{ account: account.username, event: 'optin_finalized', subscriber: 'a', payload: { n: 1 } }]);
+      const running = service.app.createWorker().runOnce();
+      while (oldReceiver.receipts.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect((await call('UpdateWebHook', { id, url: newReceiver.url('/fast') })).error).to.equal(0);
+      await service.app.intake.accept([{ account: account.username, event: 'optin_finalized', subscriber: 'a', payload: { n: 2 } }]);
+      await running;
+      await drain(newReceiver, 1);
+      expect(oldReceiver.receipts.map(numberOf), 'the attempt under way').to.deep.equal([1]);
+      expect(newReceiver.receipts.map(numberOf), 'after the change').to.deep.equal([2]);
+      const [rows] = await service.app.pool.query<any[]>('select status, attempts from deliveries where webhook_id = ? order by id', [id]);
+      expect(rows.map((r) => [r.status, r.attempts]), 'each delivered once').to.deep.equal([['delivered', 1], ['delivered', 1]]);
     });
 
     it('keeps a deactivated webhook\'s buffer through a change and replays it on reactivation to the new URL', async () => {

@@ -260,15 +260,21 @@ export async function markWebhookActivated(db: Queryable, id: number, now: Date)
 
 /**
  * A new URL is a new endpoint: its failure record, the circuit and every
- * lane's backoff start clean, and a lease from before is void (its attempts
- * in flight finish on the old URL, then its holder stops); an active webhook
- * with deliveries waiting is due at once. Activation stays the customer's step.
+ * lane's backoff start clean; an active webhook with deliveries waiting is
+ * due at once. A healthy webhook's lease stands: its holder's attempts under
+ * way finish on the old URL and are recorded, and its next round reads the
+ * new one. A failing webhook's lease is void, so that its holder cannot
+ * write the old URL's failures over the clean record (what it has in flight
+ * goes again, at least once). Activation stays the customer's step.
  */
 export async function restartAtNewUrl(tx: Queryable, id: number, now: Date): Promise<void> {
   await tx.query("update deliveries set failures = 0, retry_at = null where webhook_id = ? and status = 'pending' and (failures > 0 or retry_at is not null)", [id]);
+  // Left to right: the lease is judged by the health before it is reset.
+  const failing = '(w.failure_streak > 0 or w.circuit_open = 1)';
   await tx.query(
-    `update webhooks w set w.failure_count = 0, w.first_failure_at = null, w.failure_step_at = null, w.failure_streak = 0, w.circuit_open = 0,
-       w.lane_retry_at = null, w.locked_by = null, w.locked_until = null, w.lease_token = null,
+    `update webhooks w set w.locked_by = if(${failing}, null, w.locked_by), w.locked_until = if(${failing}, null, w.locked_until),
+       w.lease_token = if(${failing}, null, w.lease_token),
+       w.failure_count = 0, w.first_failure_at = null, w.failure_step_at = null, w.failure_streak = 0, w.circuit_open = 0, w.lane_retry_at = null,
        w.due_at = if(w.active = 1 and exists(select 1 from deliveries d where d.webhook_id = w.id and d.status = 'pending'), ?, w.due_at)
      where w.id = ?`,
     [now, id],
