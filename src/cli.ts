@@ -9,6 +9,7 @@ import { createAccount } from './services/accounts.js';
 import { ApiError } from './domain/errors.js';
 import { migrate } from './storage/migrator.js';
 import { recentAttempts } from './storage/attemptsStore.js';
+import { listNotifications } from './storage/notificationsStore.js';
 import { listDeliveries } from './storage/deliveriesStore.js';
 import { messageIdOf } from './domain/signature.js';
 
@@ -32,6 +33,9 @@ const commands = {
   deliveries: `  deliveries --webhook ID [--limit N] [--payloads]
                                    the recent delivery attempts of one webhook; --payloads: its recent
                                    deliveries with their payloads`,
+  notifications: `  notifications (--webhook ID | --account U) [--limit N]
+                                   the notification e-mails of a webhook or an account, newest first, with
+                                   their text (what a customer got, or would have got without SMTP_URL)`,
   erase: `  erase --account U --subscriber S
                                    erase one subscriber's events, deliveries and attempts (GDPR Art. 17)`,
 };
@@ -247,6 +251,28 @@ async function main(argv: string[]): Promise<void> {
         for (const a of attempts) {
           const result = a.succeeded ? 'ok' : `failed (${a.failureClass}): ${a.error}`;
           console.log(`${a.attemptedAt.toISOString()}  delivery ${a.deliveryId}  ${a.statusCode ?? '---'}  ${a.durationMs} ms  ${result}`);
+        }
+      } finally {
+        await app.close();
+      }
+      return;
+    }
+    case 'notifications': {
+      const { values } = parse('notifications', rest, { webhook: { type: 'string' }, account: { type: 'string' }, limit: { type: 'string' } });
+      if ((values.webhook === undefined) === (values.account === undefined)) throw new UsageError('give --webhook or --account', 'notifications');
+      const webhookId = Number(values.webhook);
+      const limit = Number(values.limit ?? 10);
+      if (values.webhook !== undefined && (!Number.isInteger(webhookId) || webhookId < 1)) throw new UsageError('--webhook must be a webhook id', 'notifications');
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number', 'notifications');
+      const app = new Application(config, log);
+      try {
+        const of = values.account !== undefined ? { username: values.account } : { webhookId };
+        const notifications = await listNotifications(app.pool, of, limit);
+        if (notifications.length === 0) console.log(`no notifications for ${values.account !== undefined ? `account ${values.account}` : `webhook ${webhookId}`}`);
+        for (const n of notifications) {
+          const state = n.status === 'stored' ? 'stored, not sent (SMTP_URL is not set)' : n.status === 'sent' ? `sent ${n.sentAt!.toISOString()}` : 'pending';
+          console.log(`notification ${n.id}  webhook ${n.webhookId}  ${n.kind}  ${n.createdAt.toISOString()}  ${state}`);
+          if (n.subject !== null) console.log(`Subject: ${n.subject}\n\n${n.text ?? ''}\n`);
         }
       } finally {
         await app.close();

@@ -23,7 +23,7 @@ import { RestHooks } from './services/restHooks.js';
 import { zapierEndpoint } from './transports/http/zapierEndpoint.js';
 import { reactivationPage } from './transports/http/reactivationPage.js';
 import { webservicedemo } from './transports/http/webservicedemo/demoPage.js';
-import { LogMailer, SmtpMailer } from './transports/mail/mailer.js';
+import { NoMailServer, SmtpMailer } from './transports/mail/mailer.js';
 import { NotificationService } from './services/notificationService.js';
 import { ReactivationService, TestLinkService } from './services/reactivation.js';
 import { loadTokenKey } from './services/tokenKey.js';
@@ -128,7 +128,7 @@ export class Application {
   }
 
   private notificationMailer(): Mailer {
-    this.mailer ??= this.dependencies.mailer ?? (this.config.smtpUrl ? new SmtpMailer(this.config.smtpUrl, this.config.mailFrom) : new LogMailer(this.log));
+    this.mailer ??= this.dependencies.mailer ?? (this.config.smtpUrl ? new SmtpMailer(this.config.smtpUrl, this.config.mailFrom) : new NoMailServer());
     return this.mailer;
   }
 

@@ -145,8 +145,8 @@ export class Metrics implements Observer {
     this.leases.inc(count);
   }
 
-  notification(sent: boolean): void {
-    this.notifications.inc({ result: sent ? 'sent' : 'failed' });
+  notification(result: 'sent' | 'stored' | 'failed'): void {
+    this.notifications.inc({ result });
   }
 }
 

@@ -59,7 +59,7 @@ describe('/metrics', () => {
     expect(sample(after, 'webhooks_deliveries_buffered')).to.equal(2);
     expect(sample(after, 'webhooks_deliveries_pending')).to.equal(0);
     expect(sample(after, 'webhooks_worker_leases_total')).to.be.at.least(2);
-    expect(sample(after, 'webhooks_notifications_total', 'result="sent"')).to.equal(1); // SMTP_URL unset: stored and logged
+    expect(sample(after, 'webhooks_notifications_total', 'result="stored"')).to.equal(1); // SMTP_URL unset: stored, not sent
     expect(created.error).to.equal(0);
   });
 });

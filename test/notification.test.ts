@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import type { DeliveryWorker } from '../src/services/deliveryWorker.js';
 import { jsonClient, type WebserviceClient } from './helpers/clients.js';
 import { TestReceiver } from './helpers/receiver.js';
-import { makeAccount, ManualClock, startService, type RunningService, type TestAccount } from './helpers/service.js';
+import { capturingLogger, makeAccount, ManualClock, startService, type RunningService, type TestAccount } from './helpers/service.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 import { SmtpSink } from './helpers/smtpSink.js';
 import { freePort } from './helpers/ports.js';
 import { deactivatedWebhook, reactivationLinksOf } from './helpers/scenarios.js';
@@ -239,5 +243,51 @@ describe('the deactivation notification and the one-click reactivation', functio
     expect((await fetch(link)).status).to.equal(404); // that deactivation is over
     await client.call('DeleteWebHookById', { username: account.username, password: account.password, id: hook.id });
     expect((await fetch(link)).status).to.equal(404);
+  });
+});
+
+describe('notifications without a mail server (SMTP_URL unset)', function () {
+  this.timeout(60_000);
+  let service: RunningService;
+  let receiver: TestReceiver;
+  const clock = new ManualClock('2026-05-04T08:00:00Z');
+  const captured = capturingLogger();
+
+  before(async () => {
+    service = await startService({ ALLOW_PRIVATE_TARGETS: '1', RETRY_SCHEDULE: '60', DEACTIVATE_AFTER_FAILURES: '3' }, { clock, log: captured.log });
+    receiver = await new TestReceiver().start();
+  });
+  after(async () => {
+    await receiver.stop();
+    await service.stop();
+  });
+
+  it('keeps the e-mail as stored, not sent, says so in one log line, and shows it on the command line', async () => {
+    const account = await makeAccount(service, { language: 'en' });
+    const worker = service.app.createWorker();
+    const hook = await deactivatedWebhook({ service, client: jsonClient(service.baseUrl), receiver, worker, clock }, account, 2);
+    await worker.runOnce();
+    const [[row]] = await service.app.pool.query<any[]>('select status, sent_at, body_text from notifications where webhook_id = ?', [hook.id]);
+    expect(row).to.include({ status: 'stored', sent_at: null });
+    expect(row.body_text).to.contain('/webhooks/reactivate?token=');
+    const said = captured.lines.map((line) => JSON.parse(line).msg as string).filter((msg) => /notification e-mail/.test(msg));
+    expect(said).to.deep.equal([`notification e-mail not sent: SMTP_URL is not set; it is stored, read it with: webhooks notifications --webhook ${hook.id}`]);
+    expect(await service.app.metrics.text()).to.contain('webhooks_notifications_total{result="stored"} 1');
+
+    const shown = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'notifications', '--webhook', String(hook.id)], {
+      env: { ...process.env, DATABASE_URL: service.database.url, LOG_LEVEL: 'silent' },
+    });
+    expect(shown.stdout).to.match(new RegExp(`^notification \\d+ {2}webhook ${hook.id} {2}webhook_deactivated {2}\\S+Z {2}stored, not sent \\(SMTP_URL is not set\\)$`, 'm'));
+    expect(shown.stdout).to.contain('Subject: Webhook deactivated: CRM <sync> (optin_finalized)');
+    expect(shown.stdout).to.contain('/webhooks/reactivate?token=');
+    const byAccount = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'notifications', '--account', account.username], {
+      env: { ...process.env, DATABASE_URL: service.database.url, LOG_LEVEL: 'silent' },
+    });
+    expect(byAccount.stdout).to.equal(shown.stdout);
+    const wrong = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'notifications'], {
+      env: { ...process.env, DATABASE_URL: service.database.url, LOG_LEVEL: 'silent' },
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(wrong).to.deep.include({ code: 2 });
+    expect((wrong as { stderr: string }).stderr.split('\n')[0]).to.equal('webhooks: notifications: give --webhook or --account');
   });
 });

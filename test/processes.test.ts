@@ -36,6 +36,37 @@ describe('the processes', function () {
     }
   });
 
+  it('stop with npm start when npm is told to stop (SIGTERM to npm reaches the service)', async function () {
+    this.timeout(90_000);
+    await run('npx', ['tsc', '-p', '.']); // npm start runs the build, as after npm install
+    const port = await freePort();
+    // Its own process group, so that whatever it leaves behind can be cleaned up after the test.
+    const npm = spawn('npm', ['start'], { env: { ...process.env, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: 'ignore', detached: true });
+    try {
+      await waitForPort(port);
+      npm.kill('SIGTERM');
+      await new Promise((resolve) => npm.once('exit', resolve));
+      // The port is free again: nothing of the service is left holding it.
+      const free: Server = createServer();
+      const listened = await new Promise<boolean>((resolve) => {
+        const deadline = Date.now() + 10_000;
+        const attempt = () => {
+          free.once('error', () => (Date.now() < deadline ? setTimeout(attempt, 200) : resolve(false)));
+          free.listen(port, '127.0.0.1', () => resolve(true));
+        };
+        attempt();
+      });
+      free.close();
+      expect(listened, 'the port is free after npm stopped').to.equal(true);
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone: nothing was left
+      }
+    }
+  });
+
   it('answer /readyz without telling the world which database failed or how', async () => {
     const app = new Application(loadConfig({ DATABASE_URL: 'mysql://secret-user:secret-password@127.0.0.1:1/hidden_db' }), silentLogger);
     const server = await app.listen(0, '127.0.0.1');

@@ -7,7 +7,7 @@ import {
   claimDueNotifications,
   countGivenUpSince,
   markNotificationFailed,
-  markNotificationSent,
+  markNotificationDone,
   type DueNotification,
 } from '../storage/notificationsStore.js';
 import type { Mailer, MailRenderer, RenderedMail } from './ports.js';
@@ -153,12 +153,20 @@ export class NotificationService implements BackgroundJob {
       const nextAttemptAt = new Date(this.clock.now().getTime() + wait * 1000);
       const message = error instanceof Error ? error.message : String(error);
       await markNotificationFailed(this.pool, notification.id, this.worker, { error: message, nextAttemptAt, mail });
-      this.observer.notification(false);
+      this.observer.notification('failed');
       this.log.warn({ notification: notification.id, webhook: notification.webhookId, error: message, nextAttemptAt }, 'notification e-mail failed; will retry');
       return;
     }
-    await markNotificationSent(this.pool, notification.id, this.worker, mail, this.clock.now());
-    this.observer.notification(true);
-    this.log.info({ notification: notification.id, webhook: notification.webhookId }, 'notification e-mail sent');
+    const result = this.mailer.sends ? 'sent' : 'stored';
+    await markNotificationDone(this.pool, notification.id, this.worker, { result, mail }, this.clock.now());
+    this.observer.notification(result);
+    // Not the text: it carries reactivation links (secrets) and a receiver's answer (which may echo personal data).
+    if (result === 'sent') this.log.info({ notification: notification.id, webhook: notification.webhookId }, 'notification e-mail sent');
+    else {
+      this.log.info(
+        { notification: notification.id, webhook: notification.webhookId },
+        `notification e-mail not sent: SMTP_URL is not set; it is stored, read it with: webhooks notifications --webhook ${notification.webhookId}`,
+      );
+    }
   }
 }

@@ -13,6 +13,6 @@ export interface Observer {
   paceWaited(): void;
   webhookDeactivated(reason: string): void;
   leasesTaken(count: number): void;
-  notification(sent: boolean): void;
+  notification(result: 'sent' | 'stored' | 'failed'): void;
 }
 

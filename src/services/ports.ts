@@ -35,6 +35,8 @@ export interface OutgoingMail extends RenderedMail {
 export interface Mailer {
   /** Resolves when the mail server accepted the mail; rejects within deadlineMs. */
   send(mail: OutgoingMail): Promise<void>;
+  /** False when there is no mail server: a send keeps nothing and reaches nobody. */
+  readonly sends: boolean;
   readonly deadlineMs: number;
   /** Ends the sends in flight at once (they reject); later sends work as before. */
   abort(): void;

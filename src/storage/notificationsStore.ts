@@ -131,19 +131,46 @@ export async function claimDueNotifications(tx: Queryable, worker: string, now: 
   }));
 }
 
-export async function markNotificationSent(
+/** Sent to the mail server, or stored because there is none (sent_at stays empty then). */
+export async function markNotificationDone(
   db: Queryable,
   id: number,
   worker: string,
-  mail: { subject: string; text: string; html: string },
+  done: { result: 'sent' | 'stored'; mail: { subject: string; text: string; html: string } },
   now: Date,
 ): Promise<void> {
+  const { mail } = done;
   await db.query(
-    `update notifications set status = 'sent', sent_at = ?, send_attempts = send_attempts + 1, subject = ?, body_text = ?, body_html = ?,
+    `update notifications set status = ?, sent_at = ?, send_attempts = send_attempts + 1, subject = ?, body_text = ?, body_html = ?,
        last_error = null, locked_by = null, locked_until = null
      where id = ? and locked_by = ?`,
-    [now, mail.subject.slice(0, 255), mail.text, mail.html, id, worker],
+    [done.result, done.result === 'sent' ? now : null, mail.subject.slice(0, 255), mail.text, mail.html, id, worker],
   );
+}
+
+export interface StoredNotification {
+  id: number;
+  webhookId: number;
+  kind: string;
+  status: string;
+  createdAt: Date;
+  sentAt: Date | null;
+  subject: string | null;
+  text: string | null;
+}
+
+/** The notifications of a webhook or of an account, newest first, with the e-mail's text as rendered. */
+export async function listNotifications(db: Queryable, of: { webhookId: number } | { username: string }, limit: number): Promise<StoredNotification[]> {
+  const [where, value] = 'webhookId' in of ? ['n.webhook_id = ?', of.webhookId] : ['a.username = ?', of.username];
+  const [rows] = await db.query<RowDataPacket[]>(
+    `select n.id, n.webhook_id, n.kind, n.status, n.created_at, n.sent_at, n.subject, n.body_text
+     from notifications n join accounts a on a.id = n.account_id where ${where} order by n.id desc limit ?`,
+    [value, limit],
+  );
+  return rows.map((row) => ({
+    id: Number(row.id), webhookId: Number(row.webhook_id), kind: row.kind, status: row.status, createdAt: row.created_at, sentAt: row.sent_at,
+    subject: row.subject, text: row.body_text,
+  }));
 }
 
 export async function markNotificationFailed(

@@ -1,5 +1,4 @@
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
-import type { Logger } from '../../logger.js';
 import type { Mailer, OutgoingMail } from '../../services/ports.js';
 
 /**
@@ -9,6 +8,7 @@ import type { Mailer, OutgoingMail } from '../../services/ports.js';
  * that trickles its answers would otherwise hold a send for as long as it likes.
  */
 export class SmtpMailer implements Mailer {
+  readonly sends = true;
   private readonly transport: Transporter;
   private readonly inFlight = new Set<AbortController>();
 
@@ -40,14 +40,11 @@ export class SmtpMailer implements Mailer {
   }
 }
 
-/** Without SMTP_URL: the e-mail stays stored in the database and is logged, not sent. */
-export class LogMailer implements Mailer {
-  constructor(private readonly log: Logger) {}
+/** Without SMTP_URL: nothing is sent; the notification service keeps the e-mail in the database. */
+export class NoMailServer implements Mailer {
+  readonly sends = false;
 
-  async send(mail: OutgoingMail): Promise<void> {
-    // Not the text: it carries reactivation links (secrets) and a receiver's answer (which may echo personal data).
-    this.log.info({ to: mail.to, subject: mail.subject, messageId: mail.messageId }, 'notification e-mail stored, not sent (SMTP_URL is not set)');
-  }
+  async send(): Promise<void> {}
 
   readonly deadlineMs = 0;
 
