@@ -22,7 +22,7 @@ describe('the sample receivers', function () {
   after(() => service.stop());
 
   for (const [language, command] of Object.entries(receivers)) {
-    it(`verify the signature, drop a duplicate and name the gap a given-up event leaves (${language})`, async () => {
+    it(`verify the signature, answer a test request as none, drop a duplicate and name the gap a given-up event leaves (${language})`, async () => {
       const account = await makeAccount(service);
       const port = await freePort();
       const webhook = await service.app.webhooks.create(account.id, { app: 'receiver', event: 'optin_finalized', url: `http://127.0.0.1:${port}/hook` });
@@ -49,8 +49,11 @@ describe('the sample receivers', function () {
           body: '{}',
         });
         expect(forged.status).to.equal(401);
+        const tested = await service.app.webhooks.test(account.id, webhook.id);
+        expect(tested).to.include({ succeeded: true, statusCode: 204 });
         const lines = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
-        expect(lines.filter((line) => line.startsWith('accepted'))).to.have.length(3);
+        expect(lines.filter((line) => line.startsWith('accepted')), 'three events, not the test request').to.have.length(3);
+        expect(lines.filter((line) => /^test request msg_test_\w+: answered, nothing handled$/.test(line))).to.have.length(1);
         expect(lines).to.include('gap before sequence 3: sequence 2 never arrived');
         expect(lines).to.include(`duplicate ${first.messageId} (sequence 1): already handled`);
         expect(lines).to.include('refused msg_1: bad signature or timestamp');

@@ -31,6 +31,12 @@ createServer((req, res) => {
       log(`refused ${id}: bad signature or timestamp`);
       return res.writeHead(401).end();
     }
+    // A test request (TestWebHook, the portal's "Test the URL now") is signed
+    // like an event but is none: answer 2xx and handle nothing.
+    if (req.headers['x-webhook-event'] === 'webhook_test') {
+      log(`test request ${id}: answered, nothing handled`);
+      return res.writeHead(204).end();
+    }
     // Every event of a webhook has a number; each one names the number of its
     // subscriber's previous event (0: none). An event whose previous number
     // never arrived tells that one is missing (given up, discarded or erased).

@@ -28,7 +28,15 @@ if (!$valid || abs(time() - (int) $timestamp) > 300) {
     exit;
 }
 
-// 2. Sequences: every event of a webhook has a number; each one names the number of
+// 2. A test request (TestWebHook, the portal's "Test the URL now") is signed like
+//    an event but is none: answer 2xx and handle nothing.
+if (($_SERVER['HTTP_X_WEBHOOK_EVENT'] ?? '') === 'webhook_test') {
+    $log("test request $id: answered, nothing handled");
+    http_response_code(204);
+    exit;
+}
+
+// 3. Sequences: every event of a webhook has a number; each one names the number of
 //    its subscriber's previous event (0: none). An event whose previous number never
 //    arrived tells that one is missing (given up, discarded or erased).
 $handle = fopen($stateFile, 'c+');
