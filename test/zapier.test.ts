@@ -88,6 +88,6 @@ describe('Zapier REST Hooks', () => {
     for (let i = 0; i < 2; i += 1) expect((await zapier('GET', '/zapier/me', { username: throttled.username, password: `wrong-${i}` })).status).to.equal(401);
     const locked = await zapier('GET', '/zapier/me', throttled);
     expect(locked.status).to.equal(429);
-    expect(locked.json).to.deep.equal({ error: 6, message: 'too many failed logins, try again later' });
+    expect(locked.json).to.deep.equal({ error: 6, message: 'too many failed logins: try again in 5 minutes at the latest' });
   });
 });

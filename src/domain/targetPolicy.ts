@@ -86,7 +86,7 @@ export function readTargetUrl(raw: string | undefined): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw invalid('url', 'is not an absolute URL');
+    throw invalid('url', 'is not an absolute URL: start it with https:// (or http://)');
   }
   // Another scheme is a target that is not allowed (5), told by parseTargetUrl.
   if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') throw invalid('url', 'has no host');

@@ -123,7 +123,7 @@ export class Authenticator {
     if (subjects.some((subject, i) => counts[i]! > this.options.loginFailureLimit * limitFactor[subject.scope])) {
       // Refused unchecked, it counts nowhere: hammering from one address must not lock the account for every address.
       await giveBackLoginAttempts(this.pool, subjects);
-      throw limitReached('too many failed logins, try again later');
+      throw limitReached(`too many failed logins: try again in ${Math.ceil(this.options.loginFailureWindowSeconds / 60)} minutes at the latest`);
     }
     const ok = await this.checkPassword(password, record?.passwordHash ?? (await decoyHash()));
     if (!record || !ok) throw authenticationFailed();

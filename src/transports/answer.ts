@@ -144,6 +144,10 @@ export async function answerCall(
     answer = errorAnswer(error, log, { transport: call.transport, function: call.fn });
   }
   observer.webserviceCall(call.transport, call.fn, answer.error);
+  if (answer.error === ErrorCode.targetNotAllowed && /private|resolve/.test(answer.message)) {
+    // The customer hears error 5; the operator testing on a private network learns what allows it.
+    log.info({ transport: call.transport, function: call.fn, reason: answer.message }, 'target refused; ALLOW_PRIVATE_TARGETS=1 allows private and local addresses (for tests, never in production)');
+  }
   log.info({ transport: call.transport, function: call.fn, error: answer.error, ms: Math.round(performance.now() - started) }, 'webservice call');
   return answer;
 }

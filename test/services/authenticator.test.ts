@@ -31,7 +31,7 @@ describe('logins', () => {
       expect((await client.call('GetWebHooks', { username: account.username, password: 'wrong-password' })).error).to.equal(1);
     }
     const throttled = await client.call('GetWebHooks', { username: account.username, password: account.password });
-    expect(throttled).to.deep.equal({ error: 6, message: 'too many failed logins, try again later' });
+    expect(throttled).to.deep.equal({ error: 6, message: 'too many failed logins: try again in 5 minutes at the latest' });
     clock.advance(301_000);
     expect((await client.call('GetWebHooks', { username: account.username, password: account.password })).error).to.equal(0);
   });

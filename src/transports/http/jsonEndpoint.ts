@@ -15,6 +15,11 @@ export function jsonEndpoint(webservice: Webservice, log: Logger, observer: Obse
     express.urlencoded({ extended: false, limit: maxCallBytes, parameterLimit: 50 }),
   ];
 
+  // A browser's GET: say how the functions are called instead of a bare 404.
+  router.get('/json/:function', (_req: Request, res: Response) => {
+    res.status(405).set('allow', 'POST').json({ error: 3, message: 'the functions take POST, with a form-encoded or JSON body (username, password and their parameters); try them at /webservicedemo' });
+  });
+
   router.post('/json/:function', ...parsers, async (req: Request, res: Response) => {
     const name = byLowerName.get(String(req.params.function).toLowerCase());
     if (!name) {
