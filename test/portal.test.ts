@@ -188,6 +188,7 @@ describe('the customer portal', function () {
         const delivered = page.locator('tbody tr', { hasText: 'delivered' });
         expect(await delivered.locator('td').last().textContent(), 'a delivered row shows no error').to.equal('');
         expect(await page.content()).to.contain('Authorization').and.not.to.contain('hidden-value');
+        expect(await page.getByRole('heading', { level: 2 }).first().textContent(), 'a healthy webhook has nothing to fix').to.equal(language === 'de' ? 'Verwalten' : 'Manage');
         await shot('webhook');
         await page.locator('tbody a').first().click();
         expect(await page.locator('pre').last().textContent(), 'the payload indented').to.equal(JSON.stringify({ n: 1, nested: { a: [1, 2] } }, null, 2));

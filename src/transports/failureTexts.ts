@@ -15,6 +15,25 @@ const names: Record<string, Bilingual> = {
   network: { en: 'network error', de: 'Netzwerkfehler' },
 };
 
+// The sender's own texts of a failure (webhookSender's classify), in German; a
+// receiver's answer ("HTTP 500: …") and a system's message stay as they came.
+const germanErrors: Array<[RegExp, string]> = [
+  [/^connection refused$/, 'Verbindung abgelehnt'],
+  [/^connection closed before the answer$/, 'Verbindung vor der Antwort geschlossen'],
+  [/^no connection within (\d+) ms$/, 'keine Verbindung innerhalb von $1 ms'],
+  [/^no answer within (\d+) ms$/, 'keine Antwort innerhalb von $1 ms'],
+  [/^DNS lookup timed out$/, 'DNS-Auflösung dauerte zu lange'],
+  [/^DNS lookup failed \((\w+)\)$/, 'DNS-Auflösung fehlgeschlagen ($1)'],
+  [/^TLS failed: /, 'TLS fehlgeschlagen: '],
+];
+
+/** A stored failure text as a page in this language shows it. */
+export function errorText(text: string, language: Language): string {
+  if (language === 'en') return text;
+  for (const [english, german] of germanErrors) if (english.test(text)) return text.replace(english, german);
+  return text;
+}
+
 export function failureName(failureClass: string, language: Language): string {
   return names[failureClass]?.[language] ?? failureClass;
 }

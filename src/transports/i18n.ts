@@ -14,6 +14,18 @@ export function inLanguage<T extends Record<string, Bilingual<unknown>>>(texts: 
   return Object.fromEntries(Object.entries(texts).map(([key, text]) => [key, text[language]])) as { [K in keyof T]: T[K]['en'] };
 }
 
+const pluralRules: Record<Language, Intl.PluralRules> = { en: new Intl.PluralRules('en'), de: new Intl.PluralRules('de') };
+
+/**
+ * The singular or plural text for a count, as the language's plural rules
+ * choose (in both languages: one for 1, other for the rest, 0 included):
+ *   de: (n) => counted.de(n, 'Ein Ereignis wird gesendet', `${n} Ereignisse werden gesendet`)
+ */
+export const counted: Record<Language, (n: number, one: string, other: string) => string> = {
+  en: (n, one, other) => (pluralRules.en.select(n) === 'one' ? one : other),
+  de: (n, one, other) => (pluralRules.de.select(n) === 'one' ? one : other),
+};
+
 export function languageOf(value: unknown): Language {
   return value === 'de' ? 'de' : 'en';
 }

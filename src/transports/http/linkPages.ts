@@ -1,6 +1,6 @@
 import type { WebHookWithAccount } from '../../storage/webhooksStore.js';
 import type { PageTest } from '../../services/reactivation.js';
-import { failureName, hintFor } from '../failureTexts.js';
+import { errorText, failureName, hintFor } from '../failureTexts.js';
 import { escapeHtml, formatUtc } from '../html.js';
 import { inLanguage, type Language } from '../i18n.js';
 
@@ -41,7 +41,7 @@ body{margin:0;background:#f4f4f4;font-family:Arial,Helvetica,sans-serif;color:#2
 main{max-width:640px;margin:40px auto;background:#fff;border-radius:6px;padding:24px 28px;box-shadow:0 1px 3px rgba(0,0,0,.1)}
 h1{font-size:22px;margin:0 0 16px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:16px 0}
-dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
+code{white-space:nowrap}dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
 @media (max-width:600px){dl{display:block}dt{margin-top:8px}}
 .note{background:#fff8e1;border-left:4px solid #e5a50a;padding:8px 12px;margin:16px 0}
 .ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:8px 12px;margin:16px 0}
@@ -79,6 +79,11 @@ const texts = {
   },
 };
 
+/** What a test request is; names of the protocol as code, so that a line never breaks inside one. */
+function sentText(language: Language): string {
+  return escapeHtml(inLanguage(texts, language).sent).replace(/webhook_test|X-Webhook-Event/g, (name) => `<code>${name}</code>`);
+}
+
 /** The webhook's facts, plus any the page adds. */
 export function webhookFacts(webhook: WebHookWithAccount, language: Language, extra: Array<[string, string]> = []): string {
   const t = inLanguage(texts, language);
@@ -88,7 +93,7 @@ export function webhookFacts(webhook: WebHookWithAccount, language: Language, ex
     ['URL', webhook.url],
     [t.state, webhook.active ? t.active : t.deactivated],
     ...(webhook.deactivatedAt ? [[t.deactivatedOn, formatUtc(webhook.deactivatedAt, language)] as [string, string]] : []),
-    ...(webhook.lastError ? [[t.lastError, webhook.lastError] as [string, string]] : []),
+    ...(webhook.lastError ? [[t.lastError, errorText(webhook.lastError, language)] as [string, string]] : []),
     ...extra,
   ];
   return `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`;
@@ -100,7 +105,7 @@ export function testResultBox(test: PageTest, language: Language, timeoutSeconds
   const e = escapeHtml;
   if (test.kind === 'limited') return `<p class="note" id="test-result">${e(t.limited)}</p>`;
   const { outcome } = test;
-  if (outcome.succeeded) return `<p class="ok" id="test-result">${e(t.passed(outcome.statusCode, Math.round(outcome.durationMs)))} ${e(t.sent)}</p>`;
-  return `<div class="bad" id="test-result"><p><strong>${e(t.failed)}:</strong> ${e(failureName(outcome.failureClass, language))}: ${e(outcome.error)}</p>` +
-    `<p>${e(hintFor(outcome, timeoutSeconds, language))}</p><p>${e(t.sent)}</p></div>`;
+  if (outcome.succeeded) return `<p class="ok" id="test-result">${e(t.passed(outcome.statusCode, Math.round(outcome.durationMs)))} ${sentText(language)}</p>`;
+  return `<div class="bad" id="test-result"><p><strong>${e(t.failed)}:</strong> ${e(failureName(outcome.failureClass, language))}: ${e(errorText(outcome.error, language))}</p>` +
+    `<p>${e(hintFor(outcome, timeoutSeconds, language))}</p><p>${sentText(language)}</p></div>`;
 }

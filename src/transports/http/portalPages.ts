@@ -15,9 +15,9 @@ import type { DeliveryAttempt } from '../../storage/attemptsStore.js';
 import { lastAttemptsOfAccount } from '../../storage/attemptsStore.js';
 import type { Pool } from '../../storage/database.js';
 import type { DeliveryView } from '../../storage/deliveriesStore.js';
-import { failureName } from '../failureTexts.js';
+import { errorText, failureName } from '../failureTexts.js';
 import { escapeHtml as e, formatUtc, setPageSecurityHeaders } from '../html.js';
-import { inLanguage, type Language } from '../i18n.js';
+import { counted, inLanguage, type Language } from '../i18n.js';
 import { hidden, page, testResultBox } from './linkPages.js';
 
 const texts = {
@@ -80,15 +80,24 @@ const texts = {
   test: { en: 'Test the URL now', de: 'URL jetzt testen' },
   recover: { en: 'Send again every failed and discarded delivery since the moment you choose.', de: 'Jede fehlgeschlagene und verworfene Zustellung ab dem gewählten Zeitpunkt erneut senden.' },
   recoverButton: { en: 'Recover', de: 'Nachholen' },
-  recovered: { en: (n: number) => `${n} deliveries go out again.`, de: (n: number) => `${n} Zustellungen gehen erneut hinaus.` },
+  recovered: {
+    en: (n: number) => counted.en(n, '1 delivery goes out again.', `${n} deliveries go out again.`),
+    de: (n: number) => counted.de(n, '1 Zustellung geht erneut hinaus.', `${n} Zustellungen gehen erneut hinaus.`),
+  },
   rotate: { en: 'Give the webhook a new signing secret (the old one signs beside it for a day)', de: 'Dem Webhook einen neuen Signaturschlüssel geben (der alte signiert einen Tag lang daneben)' },
   rotateButton: { en: 'Rotate the secret', de: 'Schlüssel erneuern' },
   newSecret: { en: 'The new secret, shown only now: copy it to your server.', de: 'Der neue Schlüssel, nur jetzt sichtbar: Kopieren Sie ihn auf Ihren Server.' },
   reactivate: { en: 'Reactivate', de: 'Reaktivieren' },
   reactivateNote: { en: 'The URL is tested first; the webhook is reactivated when the test passes.', de: 'Die URL wird zuerst getestet; der Webhook wird reaktiviert, wenn der Test gelingt.' },
-  replay: { en: (n: number) => `Send the ${n} buffered events (otherwise they are discarded)`, de: (n: number) => `Die ${n} gepufferten Ereignisse senden (sonst werden sie verworfen)` },
+  replay: {
+    en: (n: number) => counted.en(n, 'Send the buffered event (otherwise it is discarded)', `Send the ${n} buffered events (otherwise they are discarded)`),
+    de: (n: number) => counted.de(n, 'Das gepufferte Ereignis senden (sonst wird es verworfen)', `Die ${n} gepufferten Ereignisse senden (sonst werden sie verworfen)`),
+  },
   anyway: { en: 'Reactivate even though the test failed', de: 'Auch reaktivieren, obwohl der Test fehlschlug' },
-  reactivated: { en: (n: number) => `The webhook is active again; ${n} buffered events are sent.`, de: (n: number) => `Der Webhook ist wieder aktiv; ${n} gepufferte Ereignisse werden gesendet.` },
+  reactivated: {
+    en: (n: number) => counted.en(n, 'The webhook is active again; the buffered event is sent.', `The webhook is active again; ${n} buffered events are sent.`),
+    de: (n: number) => counted.de(n, 'Der Webhook ist wieder aktiv; das gepufferte Ereignis wird gesendet.', `Der Webhook ist wieder aktiv; ${n} gepufferte Ereignisse werden gesendet.`),
+  },
   notReactivated: { en: 'The test failed, so the webhook stays deactivated. Fix the URL, or tick the box to reactivate all the same.', de: 'Der Test schlug fehl, daher bleibt der Webhook deaktiviert. Beheben Sie den Fehler, oder kreuzen Sie an, um trotzdem zu reaktivieren.' },
   delete: { en: 'Delete this webhook', de: 'Diesen Webhook löschen' },
   deleteConfirm: { en: (app: string) => `Delete the webhook "${app}"? Its buffered events are discarded and nothing more is sent to its URL.`, de: (app: string) => `Den Webhook „${app}“ löschen? Seine gepufferten Ereignisse werden verworfen, und an seine URL geht nichts mehr.` },
@@ -240,9 +249,9 @@ ${field('maxPerSecond', 'maxPerSecond', t.maxPerSecond, `<input type="number" mi
     ];
     const healthy = webhook.active && webhook.failureCount === 0;
     // A healthy webhook's last error is history: the delivery log keeps it.
-    if (webhook.lastError && !healthy) facts.push([t.lastError, webhook.lastError]);
+    if (webhook.lastError && !healthy) facts.push([t.lastError, errorText(webhook.lastError, language)]);
     // A delivered row's last attempt succeeded: whatever failed before is in its attempts, not its summary.
-    const errorOf = (d: DeliveryView) => (d.status === 'delivered' ? '' : d.lastError ?? (d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : ''));
+    const errorOf = (d: DeliveryView) => (d.status === 'delivered' ? '' : d.lastError ? errorText(d.lastError, language) : d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : '');
     const rows = log.map((d) => [
       `<a href="/portal/webhooks/${webhook.id}/deliveries/${messageIdOf(d.id)}">${messageIdOf(d.id)}</a>`, e(formatUtc(d.occurredAt, language)), e(d.subscriber ?? ''), e(d.status), String(d.attempts), e(errorOf(d)),
     ]);
@@ -274,7 +283,7 @@ ${log.length === 0 ? `<p>${e(t.noDeliveries)}</p>` : rowsTable([t.messageId, t.o
     const messageId = messageIdOf(delivery.id);
     const rows = attempts.map((a) => [
       e(formatUtc(a.attemptedAt, language)), String(a.statusCode ?? '—'), `${a.durationMs} ms`,
-      a.failureClass ? `${e(failureName(a.failureClass, language))}: ${e(a.error ?? '')}` : e(t.ok), a.response ? `<pre>${e(a.response)}</pre>` : '',
+      a.failureClass ? `${e(failureName(a.failureClass, language))}: ${e(errorText(a.error ?? '', language))}` : e(t.ok), a.response ? `<pre>${e(a.response)}</pre>` : '',
     ]);
     const finished = delivery.status === 'delivered' || delivery.status === 'failed' || delivery.status === 'discarded';
     return frame(signed, `<p><a href="/portal/webhooks/${webhook.id}">${e(webhook.app)}</a></p>

@@ -3,7 +3,7 @@ import type { Logger } from '../../logger.js';
 import type { ReactivationService, TestLinkService, TestedView } from '../../services/reactivation.js';
 import type { WebHookWithAccount } from '../../storage/webhooksStore.js';
 import { escapeHtml, formatUtc, setPageSecurityHeaders } from '../html.js';
-import { inLanguage, type Language } from '../i18n.js';
+import { counted, inLanguage, type Language } from '../i18n.js';
 import { hidden, page, testResultBox, webhookFacts } from './linkPages.js';
 
 const texts = {
@@ -19,8 +19,8 @@ const texts = {
   },
   testButton: { en: 'Test the URL', de: 'URL testen' },
   replayCheckbox: {
-    en: (n: number) => `Send the ${n} buffered events after reactivation (otherwise they are discarded)`,
-    de: (n: number) => `Die ${n} gepufferten Ereignisse nach der Reaktivierung senden (sonst werden sie verworfen)`,
+    en: (n: number) => counted.en(n, 'Send the buffered event after reactivation (otherwise it is discarded)', `Send the ${n} buffered events after reactivation (otherwise they are discarded)`),
+    de: (n: number) => counted.de(n, 'Das gepufferte Ereignis nach der Reaktivierung senden (sonst wird es verworfen)', `Die ${n} gepufferten Ereignisse nach der Reaktivierung senden (sonst werden sie verworfen)`),
   },
   noneBuffered: { en: 'No events are buffered.', de: 'Es sind keine Ereignisse gepuffert.' },
   reactivateButton: { en: 'Reactivate webhook', de: 'Webhook reaktivieren' },
@@ -30,8 +30,8 @@ const texts = {
     de: 'Mir ist bewusst, dass der Test fehlgeschlagen ist, und ich möchte den Webhook trotzdem reaktivieren',
   },
   replayAnyway: {
-    en: (n: number) => `Send the ${n} buffered events all the same: they may fail again and are then buffered anew`,
-    de: (n: number) => `Die ${n} gepufferten Ereignisse trotzdem senden: Sie können erneut fehlschlagen und werden dann wieder gepuffert`,
+    en: (n: number) => counted.en(n, 'Send the buffered event all the same: it may fail again and is then buffered anew', `Send the ${n} buffered events all the same: they may fail again and are then buffered anew`),
+    de: (n: number) => counted.de(n, 'Das gepufferte Ereignis trotzdem senden: Es kann erneut fehlschlagen und wird dann wieder gepuffert', `Die ${n} gepufferten Ereignisse trotzdem senden: Sie können erneut fehlschlagen und werden dann wieder gepuffert`),
   },
   unconfirmed: {
     en: 'The test failed, and the webhook was not reactivated: please confirm that you want to reactivate it all the same, or test again.',
@@ -40,8 +40,8 @@ const texts = {
   doneTitle: { en: 'Webhook reactivated', de: 'Webhook reaktiviert' },
   active: { en: (app: string) => `The webhook "${app}" is active again.`, de: (app: string) => `Der Webhook „${app}“ ist wieder aktiv.` },
   replayed: {
-    en: (n: number) => `${n} buffered events are being sent now, before any newer ones.`,
-    de: (n: number) => `${n} gepufferte Ereignisse werden jetzt gesendet, vor allen neueren.`,
+    en: (n: number) => counted.en(n, 'The buffered event is being sent now, before any newer ones.', `${n} buffered events are being sent now, before any newer ones.`),
+    de: (n: number) => counted.de(n, 'Das gepufferte Ereignis wird jetzt gesendet, vor allen neueren.', `${n} gepufferte Ereignisse werden jetzt gesendet, vor allen neueren.`),
   },
   discarded: {
     en: 'Buffered events were discarded; new events are sent from now on.',

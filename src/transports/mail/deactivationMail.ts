@@ -1,6 +1,6 @@
 import type { DeactivationMailData, RenderedMail } from '../../services/ports.js';
 import { formatUtc } from '../html.js';
-import { inLanguage } from '../i18n.js';
+import { counted, inLanguage } from '../i18n.js';
 import { failureFacts, portalButton, renderMail } from './mailLayout.js';
 
 
@@ -23,7 +23,10 @@ const texts = {
     en: (seconds: number) => `Please first make sure that the URL answers again, with a 2xx status within ${seconds} seconds. The page behind each link tests the URL for you before you reactivate the webhook with one click:`,
     de: (seconds: number) => `Bitte stellen Sie zuerst sicher, dass die URL wieder erreichbar ist und innerhalb von ${seconds} Sekunden mit einem 2xx-Status antwortet. Die Seite hinter jedem Link testet die URL für Sie, bevor Sie den Webhook mit einem Klick reaktivieren:`,
   },
-  replay: { en: (n: number) => `Reactivate and send the ${n} buffered events`, de: (n: number) => `Reaktivieren und die ${n} gepufferten Ereignisse senden` },
+  replay: {
+    en: (n: number) => counted.en(n, 'Reactivate and send the buffered event', `Reactivate and send the ${n} buffered events`),
+    de: (n: number) => counted.de(n, 'Reaktivieren und das gepufferte Ereignis senden', `Reaktivieren und die ${n} gepufferten Ereignisse senden`),
+  },
   reactivate: { en: 'Reactivate (discard the buffered events)', de: 'Reaktivieren (gepufferte Ereignisse verwerfen)' },
   validity: { en: (until: string) => `The links are valid until ${until}.`, de: (until: string) => `Die Links sind gültig bis ${until}.` },
   api: {

@@ -3,7 +3,7 @@ import type { Logger } from '../../logger.js';
 import type { Caller, Webservice } from '../../services/webservice.js';
 import type { Observer } from '../../services/observer.js';
 import { requestLog } from '../http/requestLog.js';
-import { answerCall } from '../answer.js';
+import { answerCall, type Answer } from '../answer.js';
 import { parseSoapRequest, SoapFault } from './soapRequest.js';
 import { renderFault, renderResponse } from './soapResponse.js';
 
@@ -25,7 +25,7 @@ export async function processSoapRequest(
   body: string,
   caller: Caller,
   soapAction?: string,
-): Promise<{ status: number; xml: string }> {
+): Promise<{ status: number; xml: string; answer?: Answer }> {
   let call;
   try {
     call = parseSoapRequest(body);
@@ -36,7 +36,7 @@ export async function processSoapRequest(
     return { status: error.httpStatus, xml: renderFault(error.faultCode, error.message) };
   }
   const answer = await answerCall(webservice, { transport: 'soap', fn: call.function, params: call.params, caller }, log, observer);
-  return { status: 200, xml: renderResponse(call.function, answer) };
+  return { status: 200, xml: renderResponse(call.function, answer), answer };
 }
 
 /**

@@ -23,6 +23,7 @@ const texts = {
     de: 'Wählen Sie eine Funktion, füllen Sie die Parameter aus, führen Sie sie gegen den Live-Webservice aus und kopieren Sie den erzeugten Beispielcode in Ihr Script.',
   },
   functions: { en: 'Functions', de: 'Funktionen' },
+  allFunctions: { en: 'All functions ↓', de: 'Alle Funktionen ↓' },
   parameters: { en: 'Parameters', de: 'Parameter' },
   optional: { en: 'optional', de: 'optional' },
   required: { en: 'required', de: 'Pflicht' },
@@ -34,7 +35,7 @@ const texts = {
   response: { en: 'Response', de: 'Antwort' },
   result: { en: 'Result', de: 'Ergebnis' },
   errorCode: { en: 'Error code', de: 'Fehlercode' },
-  message: { en: 'Message', de: 'Meldung' },
+  message: { en: 'Message', de: 'Meldung des Webservice (englisch)' },
   sampleCode: { en: 'Sample code', de: 'Beispielcode' },
   copy: { en: 'Copy', de: 'Kopieren' },
   copied: { en: 'Copied', de: 'Kopiert' },
@@ -86,12 +87,10 @@ interface Run {
 
 const answerParser = new XMLParser({ removeNSPrefix: true, parseTagValue: false, ignoreAttributes: true, processEntities: true, htmlEntities: false });
 
-/** The answer as a client library would decode it: error, message, result. */
-function decodeAnswer(fn: FunctionName, xml: string): Pick<Run, 'error' | 'message' | 'result'> {
+/** A SOAP Fault's text (the request was no call of ours). */
+function faultOf(xml: string): Pick<Run, 'error' | 'message' | 'result'> {
   const body = (answerParser.parse(xml) as { Envelope?: { Body?: Record<string, any> } }).Envelope?.Body ?? {};
-  if (body.Fault) return { error: undefined, message: String(body.Fault.faultstring ?? ''), result: undefined };
-  const answer = body[`${fn}Response`]?.[`${fn}Result`] ?? {};
-  return { error: Number(answer.error), message: String(answer.message ?? ''), result: answer.result };
+  return { error: undefined, message: String(body.Fault?.faultstring ?? ''), result: undefined };
 }
 
 /**
@@ -136,7 +135,8 @@ export function webservicedemo(webservice: Webservice, log: Logger, observer: Ob
       const call: SampleCall = { fn, endpoint, parameters: doc.parameters, values };
       const request = requestEnvelopeFor(call);
       const answer = await processSoapRequest(webservice, requestLog(res, log), observer, request, { address: req.ip });
-      const decoded = decodeAnswer(fn, answer.xml);
+      // The answer's values with the types the JSON transport gives them (and PHP's SoapClient): numbers, booleans, lists.
+      const decoded = answer.answer ? { error: answer.answer.error, message: answer.answer.message, result: answer.answer.result } : faultOf(answer.xml);
       run = {
         request: requestEnvelopeFor({ ...call, values: { ...values, password: values.password ? '********' : values.password, headers: maskHeaderLines(values.headers) } }),
         response: prettyXml(answer.xml),
@@ -173,7 +173,7 @@ export function webservicedemo(webservice: Webservice, log: Logger, observer: Ob
     const result = run
       ? `<section aria-labelledby="h-result" id="result">
 <h2 id="h-result">${e(t.result)}</h2>
-<p class="${run.error === 0 ? 'ok' : 'bad'}"><strong>${e(t.errorCode)}: ${run.error ?? 'SOAP Fault'}</strong> — ${e(run.error === undefined ? run.message : (t.errors[run.error] ?? ''))}${run.message && run.error !== undefined ? `<br>${e(t.message)}: ${e(run.message)}` : ''}</p>
+<p class="${run.error === 0 ? 'ok' : 'bad'}"><strong>${e(t.errorCode)}: ${run.error ?? 'SOAP Fault'}</strong> — ${e(run.error === undefined ? run.message : (t.errors[run.error] ?? ''))}${run.message && run.error !== undefined && !saysOnlyTheCode(run.error, run.message) ? `<br>${e(t.message)}: ${e(run.message)}` : ''}</p>
 ${run.result !== undefined && run.result !== '' ? `<pre tabindex="0" id="decoded"><code>${e(JSON.stringify(run.result, null, 2))}</code></pre>` : ''}
 <h3>${e(t.request)}</h3><p><small>${e(t.passwordMasked)}</small></p><pre tabindex="0"><code>${e(run.request)}</code></pre>
 <h3>${e(t.response)}</h3><pre tabindex="0" id="response"><code>${e(run.response)}</code></pre>
@@ -198,16 +198,17 @@ button.copy{font-size:13px;padding:2px 10px;margin-left:8px}
 pre{background:#1e1e1e;color:#f0f0f0;padding:12px;border-radius:4px;overflow:auto;font-size:13px}
 .ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:8px 12px}.bad{background:#fdecea;border-left:4px solid #c01c28;padding:8px 12px}
 .problems{color:#c01c28}
-@media (max-width:800px){.layout{grid-template-columns:1fr}}
+a.to-functions{display:none}
+@media (max-width:800px){.layout{display:flex;flex-direction:column;padding:12px}nav{order:2}main{padding:16px}header{padding:12px 16px}a.to-functions{display:inline}}
 </style>
 <script src="/webservicedemo/demo.js" defer></script>
 </head><body>
 <header><h1 style="margin:0;font-size:22px">${e(t.title)}</h1>
 <a href="/webservicedemo?fn=${fn}&amp;lang=${other}" lang="${other}" hreflang="${other}">${languageNames[other]}</a></header>
 <div class="layout">
-<nav aria-label="${e(t.functions)}"><h2>${e(t.functions)}</h2><ul>${nav}</ul></nav>
+<nav aria-label="${e(t.functions)}" id="functions"><h2>${e(t.functions)}</h2><ul>${nav}</ul></nav>
 <main>
-<p>${e(t.intro)}</p>
+<p>${e(t.intro)} <a class="to-functions" href="#functions">${e(t.allFunctions)}</a></p>
 <h2>${fn}</h2>
 <p>${e(doc.doc[language])}</p>
 ${problems.length ? `<ul class="problems" role="alert">${problems.map((p) => `<li>${e(p)}</li>`).join('')}</ul>` : ''}
@@ -228,6 +229,10 @@ ${samples}
 
   return router;
 }
+
+// The webservice's messages that say no more than their code: the page's own text of the code says it in the page's language.
+const codeOnlyMessages: Record<number, string> = { 1: 'authentication failed', 4: 'no webhook with this id', 99: 'internal error' };
+const saysOnlyTheCode = (code: number, message: string) => codeOnlyMessages[code] === message;
 
 function firstSentence(text: string): string {
   const end = text.indexOf('. ');
