@@ -4,7 +4,7 @@
 # (the pages, through playwright-core), mono-devel (the C# sample), python3-zeep
 # (the Python sample), curl (the curl sample), nginx and openssl (the shipped
 # nginx.conf), php-fpm (a small PHP receiver behind nginx), prometheus and
-# systemd (ops/: alerts against a real Prometheus, units verified), galera-4 and rsync (a Galera cluster of three local nodes).
+# systemd (ops/: alerts against a real Prometheus, units verified), galera-4, rsync, mariadb-backup and socat (a Galera cluster of three local nodes).
 # Missing packages are installed when this runs as root on a machine with apt;
 # otherwise it stops with the exact command to run.
 set -euo pipefail
@@ -22,9 +22,11 @@ command -v openssl >/dev/null || missing+=(openssl)
 # Prometheus and promtool (the shipped alerts), systemd-analyze (the shipped units).
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
-# A three-node MariaDB Galera cluster for test/galera.test.ts (state transfers by rsync).
+# A three-node MariaDB Galera cluster for test/galera.test.ts (state transfers by rsync and by mariabackup).
 [ -f /usr/lib/galera/libgalera_smm.so ] || missing+=(galera-4)
 command -v rsync >/dev/null || missing+=(rsync)
+command -v mariadb-backup >/dev/null || missing+=(mariadb-backup)
+command -v socat >/dev/null || missing+=(socat)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -18,7 +18,7 @@ import { erasedText } from '../domain/event.js';
 import { messageIdOf, sequenceHeaders, signedHeaders, signingKeys } from '../domain/signature.js';
 import { withCustomHeaders, type CustomHeader } from '../domain/customHeaders.js';
 import { insertAttempts, recentAttempts } from '../storage/attemptsStore.js';
-import { inTransaction, type Pool, type PoolConnection, type Queryable } from '../storage/database.js';
+import { inTransaction, isDatabaseAway, type Pool, type PoolConnection, type Queryable } from '../storage/database.js';
 import {
   backOffLane,
   bufferPendingDeliveries,
@@ -38,6 +38,7 @@ import {
   deactivateWebhook,
   deleteUnsubscribedWebhook,
   extendLeaseIfMoreWaits,
+  handBackLease,
   lockLeasedWebhook,
   leaseWebhooks,
   newLease,
@@ -87,6 +88,8 @@ const besidePerRound = 20;
 // A busy webhook keeps its lease from round to round, up to this many rounds;
 // then it is released (due at once) so that webhooks due earlier get a turn.
 const roundsPerLease = 50;
+// How often a worker that lost its database tries to hand a lease back.
+const handBackRetryMs = 500;
 const webhooksPerClaim = 64;
 /** Clocks of different machines disagree a little: a lease must outlast an attempt's deadline by this much. */
 export const leaseMarginMs = 1000;
@@ -227,7 +230,9 @@ export class DeliveryWorker implements DirectDelivery {
         // Sleep until the poll interval passes, new work is announced, or a slot frees up.
         if (claimed === 0) await this.wakeup.wait(this.options.pollIntervalMs);
       } catch (error) {
-        this.log.error({ err: error, worker: this.id }, 'claiming failed; retrying');
+        // Without a database this is expected for a while (a node lost, a donor left); a conflict that outlasted its retries is not.
+        if (isDatabaseAway(error)) this.log.warn({ err: error, worker: this.id }, 'claiming failed: the database is unavailable; retrying');
+        else this.log.error({ err: error, worker: this.id }, 'claiming failed; retrying');
         await this.wakeup.wait(Math.max(this.options.pollIntervalMs, 1000));
       }
     }
@@ -274,7 +279,7 @@ export class DeliveryWorker implements DirectDelivery {
     const held: HeldWebhook = { webhook, target: { url: webhook.url, headers: [], keys: [] }, lease, pace, lost: false, done: Promise.resolve() };
     this.held.set(webhook.id, held);
     held.done = this.deliver(held)
-      .catch((error: unknown) => this.log.error({ err: error, webhook: webhook.id, worker: this.id }, 'delivering failed; the lease runs out and the webhook is taken over'))
+      .catch((error: unknown) => this.stoppedBy(error, held))
       .finally(() => {
         // A lost lease's webhook may have come back to this worker under a new one meanwhile.
         if (this.held.get(webhook.id) === held) this.held.delete(webhook.id);
@@ -282,6 +287,29 @@ export class DeliveryWorker implements DirectDelivery {
         this.slots.give(webhook.accountId);
         this.wakeup.notify();
       });
+  }
+
+  /**
+   * A round that could not finish. Without a database (a node lost, a donor
+   * left) the lease is handed back as soon as one answers, so that the
+   * webhook goes on within seconds rather than when the lease runs out;
+   * what was sent and not recorded goes again (at least once).
+   */
+  private async stoppedBy(error: unknown, held: HeldWebhook): Promise<void> {
+    const context = { err: error, webhook: held.webhook.id, worker: this.id };
+    if (!isDatabaseAway(error)) {
+      this.log.error(context, 'delivering failed; the lease runs out and the webhook is taken over');
+      return;
+    }
+    this.log.warn(context, 'delivering stopped: the database is unavailable; the lease is handed back once it answers');
+    while (!this.stopping && !held.lost && this.clock.now() < held.lease.until) {
+      try {
+        await handBackLease(this.pool, held.webhook.id, held.lease.token, this.clock.now());
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, handBackRetryMs));
+      }
+    }
   }
 
   /** Rounds under one lease, as long as the endpoint is not down and deliveries may go. */
@@ -521,7 +549,10 @@ export class DeliveryWorker implements DirectDelivery {
   /** Every quarter of a lease, all leases this worker holds are pushed out in one statement. */
   private startRenewing(): void {
     this.renewTimer ??= setInterval(() => {
-      this.renewLeases().catch((error: unknown) => this.log.error({ err: error, worker: this.id }, 'renewing leases failed'));
+      this.renewLeases().catch((error: unknown) => {
+        if (isDatabaseAway(error)) this.log.warn({ err: error, worker: this.id }, 'renewing leases failed: the database is unavailable');
+        else this.log.error({ err: error, worker: this.id }, 'renewing leases failed');
+      });
     }, this.leaseMs / 4);
   }
 

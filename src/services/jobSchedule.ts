@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { isDatabaseAway } from '../storage/database.js';
 
 /** Work besides delivering: taking in the outbox, sending notifications, housekeeping. */
 export interface BackgroundJob {
@@ -66,7 +67,8 @@ export class JobSchedule {
     try {
       await job.run();
     } catch (error) {
-      this.log.error({ err: error, job: job.name }, 'background job failed');
+      if (isDatabaseAway(error)) this.log.warn({ err: error, job: job.name }, 'background job skipped: the database is unavailable');
+      else this.log.error({ err: error, job: job.name }, 'background job failed');
     }
   }
 }

@@ -62,7 +62,8 @@ export function createPool(databaseUrl: string, connectionLimit = 10): Pool {
       connection.query("set session time_zone = '+00:00'");
       connection.query('set session transaction isolation level read committed');
       // On a cluster a lock can be held by a transaction of a node that just died until the cluster notices: wait less than 50 s.
-      if (target.nodes.length > 1) connection.query('set session wsrep_sync_wait = 1, innodb_lock_wait_timeout = 10');
+      // A write held by a donor's read lock (a state transfer) gives up after 5 s and goes to another node.
+      if (target.nodes.length > 1) connection.query('set session wsrep_sync_wait = 1, innodb_lock_wait_timeout = 10, lock_wait_timeout = 5');
     });
     return pool;
   };
@@ -73,6 +74,18 @@ export function createPool(databaseUrl: string, connectionLimit = 10): Pool {
 // Deadlocks and lock wait timeouts undo the whole transaction; running it again is safe.
 const retryableErrors = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 const maxTries = 4;
+
+/** One statement outside a transaction, run again after a deadlock (on Galera, a certification conflict with another node's commit). */
+export async function withConflictRetry<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= maxTries || (error as { code?: string }).code !== 'ER_LOCK_DEADLOCK') throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+  }
+}
 
 /** Thrown by work that found the database changed under it in a way that a run from the start resolves. */
 export class RetryTransaction extends Error {}
@@ -133,4 +146,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return Boolean(failure && (
     unavailableCodes.has(failure.code ?? '') || failure.errno === 1047 || failure.errno === 2013 || failure.errno === 1180 || unavailableMessages.test(failure.message ?? '')
   ));
+}
+
+/**
+ * No usable database node right now (gone, restarting, a donor left): expected
+ * for a while during a failover, a warning. A conflict that outlasted its
+ * retries is not this: it is an error.
+ */
+export function isDatabaseAway(error: unknown): boolean {
+  return isDatabaseUnavailable(error) && !retryableErrors.has((error as { code?: string }).code ?? '');
 }

@@ -6,11 +6,19 @@ export interface DatabaseNode {
 }
 
 // How long a probe may take, how often a process looks whether a node earlier
-// in its list is usable again (processes given the same list then agree on one).
+// in its list is usable again (processes given the same list then agree on one),
+// and how often it looks at the node it uses: a donor or a desynced node fails
+// no statement, it holds them, so only looking tells.
 const probeTimeoutMs = 2000;
 const recheckEarlierMs = 5000;
+const watchCurrentMs = 1000;
 // A node left behind keeps its pool this long, so that statements still running there end by themselves.
 const retireAfterMs = 10_000;
+// A node left because it is not usable (a donor holding its read lock, desynced) holds what runs
+// there: a causal read waits up to 30 s, a write until the transfer ends. After this grace its
+// statements still running are cut off (their connections closed); the callers see the database
+// briefly unavailable and try again on the next node (intake answers 503, a worker its next round).
+const interruptLeftAfterMs = 2000;
 
 /** The node answers, and if it is a Galera node, it says it is ready, synced and in the primary component. */
 export async function probeNode(options: mysql.ConnectionOptions): Promise<boolean> {
@@ -18,11 +26,13 @@ export async function probeNode(options: mysql.ConnectionOptions): Promise<boole
   try {
     connection = await mysql.createConnection({ ...options, connectTimeout: probeTimeoutMs });
     // A server without wsrep (MySQL, or MariaDB with it off) is usable when it answers.
-    const galera = await connection.query<RowDataPacket[]>('select @@global.wsrep_on as wsrep').then(([rows]) => Number(rows[0]?.wsrep) === 1, () => false);
+    const galera = await connection.query<RowDataPacket[]>({ sql: 'select @@global.wsrep_on as wsrep', timeout: probeTimeoutMs }).then(([rows]) => Number(rows[0]?.wsrep) === 1, () => false);
     if (!galera) return true;
-    const [rows] = await connection.query<RowDataPacket[]>(
-      "show global status where variable_name in ('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_status')",
-    );
+    // A node that does not answer this within the probe's time stalls: as good as gone.
+    const [rows] = await connection.query<RowDataPacket[]>({
+      sql: "show global status where variable_name in ('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_status')",
+      timeout: probeTimeoutMs,
+    });
     const status = Object.fromEntries(rows.map((row) => [String(row.Variable_name).toLowerCase(), String(row.Value)]));
     return status.wsrep_ready === 'ON' && status.wsrep_local_state_comment === 'Synced' && status.wsrep_cluster_status === 'Primary';
   } catch {
@@ -53,6 +63,8 @@ export class FailoverPool {
   private current: { index: number; pool: Pool } | undefined;
   private choosing: Promise<{ index: number; pool: Pool }> | undefined;
   private readonly timer: NodeJS.Timeout;
+  private readonly watcher: NodeJS.Timeout;
+  private watching = false;
   private readonly retired = new Set<Pool>();
   private ended = false;
 
@@ -63,6 +75,8 @@ export class FailoverPool {
   ) {
     this.timer = setInterval(() => void this.preferEarlier().catch(() => undefined), recheckEarlierMs);
     this.timer.unref();
+    this.watcher = setInterval(() => void this.watchCurrent(), watchCurrentMs);
+    this.watcher.unref();
   }
 
   /** The node in use now, for /readyz and the logs. */
@@ -100,15 +114,17 @@ export class FailoverPool {
   async end(): Promise<void> {
     this.ended = true;
     clearInterval(this.timer);
+    clearInterval(this.watcher);
     const pools = [...this.retired, ...(this.current ? [this.current.pool] : [])];
     this.current = undefined;
     this.retired.clear();
     await Promise.all(pools.map((pool) => pool.end().catch(() => undefined)));
   }
 
-  /** A pool of a node left behind, ended once what runs there had its time. */
-  private retire(pool: Pool): void {
+  /** A pool of a node left behind, ended once what runs there had its time; a node found unusable gets less. */
+  private retire(pool: Pool, unusable = false): void {
     this.retired.add(pool);
+    if (unusable) setTimeout(() => closeBusyConnections(pool), interruptLeftAfterMs).unref();
     setTimeout(() => {
       if (!this.retired.delete(pool)) return;
       void pool.end().catch(() => undefined);
@@ -160,14 +176,30 @@ export class FailoverPool {
     return this.current;
   }
 
-  /** The node at `index` failed a statement: the next statement goes to the next usable node. */
+  /** The node at `index` failed a statement or a probe: the next statement goes to the next usable node. */
   private leave(index: number): void {
     if (this.current?.index !== index || this.ended) return;
     const previous = this.current;
     this.current = undefined;
-    this.retire(previous.pool);
+    this.retire(previous.pool, true);
     this.choosing ??= this.choose((index + 1) % this.nodes.length).finally(() => (this.choosing = undefined));
     this.choosing.catch(() => undefined);
+  }
+
+  /**
+   * Leaves the node in use when it is no longer synced (a donor, desynced,
+   * joining), out of the primary component, or stalls: what runs there has
+   * its lock wait bounded (createPool) and fails over to the next node.
+   */
+  private async watchCurrent(): Promise<void> {
+    const current = this.current;
+    if (!current || this.watching || this.ended) return;
+    this.watching = true;
+    try {
+      if (!(await probeNode({ ...this.options, ...this.nodes[current.index] })) && this.current === current) this.leave(current.index);
+    } finally {
+      this.watching = false;
+    }
   }
 
   /** Back to a node earlier in the list once it is usable again. */
@@ -180,6 +212,19 @@ export class FailoverPool {
         return;
       }
     }
+  }
+}
+
+/**
+ * Closes the connections of a pool that are in use now (mysql2 keeps no
+ * public list of them): their statements fail at once with a lost
+ * connection, and the server rolls back what they had not committed.
+ */
+function closeBusyConnections(pool: Pool): void {
+  const core = (pool as unknown as { pool?: { _allConnections?: { toArray(): unknown[] }; _freeConnections?: { toArray(): unknown[] } } }).pool;
+  const free = new Set(core?._freeConnections?.toArray() ?? []);
+  for (const connection of core?._allConnections?.toArray() ?? []) {
+    if (!free.has(connection)) (connection as { destroy(): void }).destroy();
   }
 }
 

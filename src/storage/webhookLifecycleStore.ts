@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EndpointHealth } from '../domain/failurePolicy.js';
-import { run, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
+import { run, withConflictRetry, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
 /**
  * Every change of a webhook's delivery state, in one place: made due by an
@@ -95,6 +95,18 @@ export async function selectForDirectDelivery(tx: Queryable, accountId: number, 
   return rows.map(toClaimedWebhook);
 }
 
+/**
+ * Hands a lease back early: its holder could not finish its round (the
+ * database went away under it), so the webhook is due again at once
+ * instead of when the lease runs out. Only under the lease's own token.
+ */
+export async function handBackLease(db: Queryable, webhookId: number, token: string, now: Date): Promise<void> {
+  await db.query(
+    `update webhooks w set w.locked_by = null, w.locked_until = null, w.lease_token = null, w.due_at = ${dueNow} where w.id = ? and w.lease_token = ?`,
+    [now, now, now, webhookId, token],
+  );
+}
+
 export async function leaseWebhooks(tx: Queryable, ids: number[], worker: string, lease: Lease): Promise<void> {
   if (ids.length === 0) return;
   await tx.query('update webhooks set locked_by = ?, lease_token = ?, locked_until = ? where id in (?)', [worker, lease.token, lease.until, ids]);
@@ -104,7 +116,7 @@ export async function leaseWebhooks(tx: Queryable, ids: number[], worker: string
 export async function renewLeases(db: Queryable, held: Array<{ id: number; token: string }>, until: Date): Promise<Set<number>> {
   if (held.length === 0) return new Set();
   const pairs = held.map((lease) => [lease.id, lease.token]);
-  const [result] = await db.query<ResultSetHeader>('update webhooks set locked_until = ? where (id, lease_token) in (?)', [until, pairs]);
+  const [result] = await withConflictRetry(() => db.query<ResultSetHeader>('update webhooks set locked_until = ? where (id, lease_token) in (?)', [until, pairs]));
   if (result.affectedRows === held.length) return new Set(held.map((lease) => lease.id));
   const [rows] = await db.query<RowDataPacket[]>('select w.id from webhooks w where (w.id, w.lease_token) in (?)', [pairs]);
   return new Set(rows.map((row) => Number(row.id)));

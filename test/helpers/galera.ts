@@ -11,7 +11,10 @@ export interface GaleraCluster {
   /** mysql://root@127.0.0.1:p1,127.0.0.1:p2,… in the order given (node indexes, 0-based). */
   url(database: string, order?: number[]): string;
   kill(node: number): void;
-  start(node: number): Promise<void>;
+  /** Starts a killed node again; with fullTransfer its state is thrown away, so it joins by a full state transfer (SST) from a donor. */
+  start(node: number, options?: { fullTransfer?: boolean }): Promise<void>;
+  /** A connection to a node as root, for what a test does by hand (desync, read locks). */
+  connect(node: number): Promise<mysql.Connection>;
   /** Cuts a node off the others: it stays up, answers `select 1`, and 1047 to every table (no primary component). */
   isolate(node: number, isolated: boolean): Promise<void>;
   state(node: number): Promise<string>;
@@ -21,12 +24,13 @@ export interface GaleraCluster {
 const provider = '/usr/lib/galera/libgalera_smm.so';
 
 /**
- * Starts three nodes (the first bootstraps the cluster, the others join by
- * rsync state transfer) and resolves when all three are synced. The nodes run
+ * Starts three nodes (the first bootstraps the cluster, the others join by a
+ * state transfer: rsync unless told mariabackup) and resolves when all three are synced. The nodes run
  * as the `mysql` user, as a packaged server does (rsync's daemon would switch
  * to `nobody` under root).
  */
-export async function startGalera(): Promise<GaleraCluster> {
+export async function startGalera(options: { stateTransfer?: 'rsync' | 'mariabackup' } = {}): Promise<GaleraCluster> {
+  const stateTransfer = options.stateTransfer ?? 'rsync';
   const base = mkdtempSync(path.join(tmpdir(), 'galera-'));
   const ports = await Promise.all([0, 1, 2].map(() => freePort()));
   const gcomm = await Promise.all([0, 1, 2].map(() => freePort()));
@@ -43,12 +47,16 @@ export async function startGalera(): Promise<GaleraCluster> {
   const launch = (node: number, bootstrap: boolean) => {
     processes[node] = spawn('mariadbd', [
       '--no-defaults', '--user=mysql', `--datadir=${dir(node)}`, `--socket=${dir(node)}.sock`, `--port=${ports[node]}`, '--bind-address=127.0.0.1',
-      `--pid-file=${dir(node)}.pid`, `--log-error=${dir(node)}.err`, '--binlog-format=ROW', '--innodb-autoinc-lock-mode=2', '--innodb-buffer-pool-size=32M',
+      `--pid-file=${dir(node)}.pid`, `--log-error=${dir(node)}.err`, '--binlog-format=ROW', '--innodb-autoinc-lock-mode=2',
+      // mariadb-backup, which the mariabackup transfer runs with the server's options, refuses this one.
+      ...(stateTransfer === 'rsync' ? ['--innodb-buffer-pool-size=32M'] : []),
       '--innodb-flush-log-at-trx-commit=2', '--max-connections=300',
       '--wsrep-on=ON', `--wsrep-provider=${provider}`, '--wsrep-cluster-name=webhooks-test',
       `--wsrep-cluster-address=gcomm://${gcomm.map((p) => `127.0.0.1:${p}`).join(',')}`, `--wsrep-node-address=127.0.0.1:${gcomm[node]}`, `--wsrep-node-name=n${node}`,
       `--wsrep-provider-options=base_port=${gcomm[node]};ist.recv_addr=127.0.0.1:${ist[node]};evs.suspect_timeout=PT3S;evs.inactive_timeout=PT5S`,
-      '--wsrep-sst-method=rsync', `--wsrep-sst-receive-address=127.0.0.1:${sst[node]}`,
+      `--wsrep-sst-method=${stateTransfer}`, `--wsrep-sst-receive-address=127.0.0.1:${sst[node]}`,
+      // mariabackup reads the donor through a client connection: root, whose password is empty here.
+      ...(stateTransfer === 'mariabackup' ? ['--wsrep-sst-auth=root:'] : []),
       ...(bootstrap ? ['--wsrep-new-cluster'] : []),
     ], { stdio: 'ignore' });
   };
@@ -90,7 +98,8 @@ export async function startGalera(): Promise<GaleraCluster> {
       processes[node]?.kill('SIGKILL');
       processes[node] = undefined;
     },
-    async start(node) {
+    async start(node, options = {}) {
+      if (options.fullTransfer) rmSync(path.join(dir(node), 'grastate.dat'), { force: true });
       launch(node, false);
       await until(node, synced, 120);
     },
@@ -104,6 +113,7 @@ export async function startGalera(): Promise<GaleraCluster> {
       await until(node, isolated ? (s) => !s.startsWith('Primary') : synced, 60);
     },
     state,
+    connect: (node) => mysql.createConnection({ host: '127.0.0.1', port: ports[node], user: 'root' }),
     async stop() {
       for (const child of processes) child?.kill('SIGKILL');
       await new Promise((resolve) => setTimeout(resolve, 500));
