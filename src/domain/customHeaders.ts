@@ -90,6 +90,7 @@ export function applyHeaderChanges(stored: readonly CustomHeader[], changes: rea
 
 /** The request headers: the customer's first, so that none of the service's own can be replaced. */
 export function withCustomHeaders(custom: readonly CustomHeader[], own: Record<string, string>): Record<string, string> {
+  if (custom.length === 0) return own;
   const headers: Record<string, string> = {};
   for (const { name, value } of custom) headers[name] = value;
   return { ...headers, ...own };
