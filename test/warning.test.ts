@@ -87,7 +87,7 @@ describe('the warning before deactivation', function () {
     const mails = mailsTo(account);
     expect(mails.map((m) => m.subject)).to.deep.equal(['Webhook schlägt fehl: CRM (optin_finalized)', 'Webhook deaktiviert: CRM (optin_finalized)']);
     expect(String(mails[0]!.text)).to.contain('URL jetzt testen:');
-    expect(String(mails[1]!.text)).to.contain('Reaktivieren und die 1 gepufferten Ereignisse senden:');
+    expect(String(mails[1]!.text)).to.contain('Reaktivieren und das gepufferte Ereignis senden:');
     for (const mail of mails) expect(String(mail.text), 'both link to the portal as well').to.contain(`Webhook im Portal öffnen:\n${service.baseUrl}/portal/webhooks/${webhook.id}\n`);
     const [[row]] = await service.app.pool.query<any[]>('select active from webhooks where id = ?', [webhook.id]);
     expect(row.active).to.equal(0);

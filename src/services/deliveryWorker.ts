@@ -56,6 +56,7 @@ import { sendRound, type RoundAttempt } from './deliveryRound.js';
 import { OriginPaces, WebhookPace } from './pace.js';
 import type { DirectDelivery } from './eventIntake.js';
 import type { JobSchedule } from './jobSchedule.js';
+import { logFailure } from './failureLog.js';
 import type { Observer } from './observer.js';
 import type { Sender } from './ports.js';
 import { Slots } from './slots.js';
@@ -230,9 +231,7 @@ export class DeliveryWorker implements DirectDelivery {
         // Sleep until the poll interval passes, new work is announced, or a slot frees up.
         if (claimed === 0) await this.wakeup.wait(this.options.pollIntervalMs);
       } catch (error) {
-        // Without a database this is expected for a while (a node lost, a donor left); a conflict that outlasted its retries is not.
-        if (isDatabaseAway(error)) this.log.warn({ err: error, worker: this.id }, 'claiming failed: the database is unavailable; retrying');
-        else this.log.error({ err: error, worker: this.id }, 'claiming failed; retrying');
+        logFailure(this.log, error, { worker: this.id }, 'claiming failed; retrying');
         await this.wakeup.wait(Math.max(this.options.pollIntervalMs, 1000));
       }
     }
@@ -549,10 +548,7 @@ export class DeliveryWorker implements DirectDelivery {
   /** Every quarter of a lease, all leases this worker holds are pushed out in one statement. */
   private startRenewing(): void {
     this.renewTimer ??= setInterval(() => {
-      this.renewLeases().catch((error: unknown) => {
-        if (isDatabaseAway(error)) this.log.warn({ err: error, worker: this.id }, 'renewing leases failed: the database is unavailable');
-        else this.log.error({ err: error, worker: this.id }, 'renewing leases failed');
-      });
+      this.renewLeases().catch((error: unknown) => logFailure(this.log, error, { worker: this.id }, 'renewing leases failed'));
     }, this.leaseMs / 4);
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import { isDatabaseAway } from '../storage/database.js';
+import { logFailure } from './failureLog.js';
 
 /** Work besides delivering: taking in the outbox, sending notifications, housekeeping. */
 export interface BackgroundJob {
@@ -67,8 +67,7 @@ export class JobSchedule {
     try {
       await job.run();
     } catch (error) {
-      if (isDatabaseAway(error)) this.log.warn({ err: error, job: job.name }, 'background job skipped: the database is unavailable');
-      else this.log.error({ err: error, job: job.name }, 'background job failed');
+      logFailure(this.log, error, { job: job.name }, 'background job failed');
     }
   }
 }
