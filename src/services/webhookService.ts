@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode, invalid, limitReached, webhookNotFound } from '../domain/errors.js';
 import { bareHost, checkResolvedAddresses, parseTargetUrl, readTargetUrl } from '../domain/targetPolicy.js';
-import { isEventName, readApp, type EventName, type WebHook } from '../domain/webhook.js';
+import { isEventName, maxPerSecondLimit, readApp, type EventName, type WebHook } from '../domain/webhook.js';
+import { optionalPerSecond, optionalText, type RawParameters } from '../domain/parameters.js';
 import { lockAccount } from '../storage/accountsStore.js';
 import { inTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import type { AttemptOutcome } from '../domain/delivery.js';
@@ -23,7 +24,7 @@ import {
 } from '../storage/deliveriesStore.js';
 import { attemptsOfDelivery, type DeliveryAttempt } from '../storage/attemptsStore.js';
 import { makeWebhookDue, markWebhookActivated, restartAtNewUrl } from '../storage/webhookLifecycleStore.js';
-import { applyHeaderChanges, withCustomHeaders, type CustomHeader, type HeaderChange } from '../domain/customHeaders.js';
+import { applyHeaderChanges, readHeaderChanges, withCustomHeaders, type CustomHeader, type HeaderChange } from '../domain/customHeaders.js';
 import {
   countTestRequest,
   changeWebhook,
@@ -91,6 +92,19 @@ export function readNewWebhook(input: NewWebhookInput): { app: string; event: Ev
   const event = validateEvent(input.event);
   readTargetUrl(input.url);
   return { app, event, url: input.url };
+}
+
+/** UpdateWebHook's fields: an absent one stays as it is; maxPerSecond 0 or empty removes the throttle. */
+export function readWebhookUpdate(params: RawParameters): WebhookUpdate {
+  const app = optionalText(params, 'app');
+  const url = optionalText(params, 'url');
+  if (url !== undefined) readTargetUrl(url);
+  return {
+    app: app === undefined ? undefined : readApp(app),
+    url,
+    maxPerSecond: params.maxPerSecond === undefined ? undefined : optionalPerSecond(params, 'maxPerSecond', maxPerSecondLimit),
+    headers: params.headers === undefined ? undefined : readHeaderChanges(params.headers),
+  };
 }
 
 /** The use cases of the webservice functions, for an authenticated account. */

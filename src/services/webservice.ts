@@ -1,7 +1,6 @@
 import { deliveryStatuses, type AttemptOutcome } from '../domain/delivery.js';
-import { maxPerSecondLimit, readApp, type WebHook } from '../domain/webhook.js';
+import { maxPerSecondLimit, type WebHook } from '../domain/webhook.js';
 import { applyHeaderChanges, readHeaderChanges, type CustomHeader, type HeaderChange } from '../domain/customHeaders.js';
-import { readTargetUrl } from '../domain/targetPolicy.js';
 import {
   optionalBoolean,
   optionalChoice,
@@ -19,7 +18,7 @@ import type { DeliveryAttempt } from '../storage/attemptsStore.js';
 import type { DeliveryView } from '../storage/deliveriesStore.js';
 import type { Authenticator } from './authenticator.js';
 import type { PortalAccess } from './portal.js';
-import { readNewWebhook, validateEvent, type Activation, type WebhookService, type WebhookUpdate } from './webhookService.js';
+import { readNewWebhook, readWebhookUpdate, validateEvent, type Activation, type WebhookService } from './webhookService.js';
 
 /** The legacy four, then the additions after the first release. */
 export const functionNames = [
@@ -55,19 +54,6 @@ export type Outcome =
 /** A new webhook's headers: each needs its value, as there is none stored to keep. */
 function newHeaders(changes: HeaderChange[]): CustomHeader[] {
   return applyHeaderChanges([], changes);
-}
-
-/** UpdateWebHook's fields: an absent one stays as it is; maxPerSecond 0 or empty removes the throttle. */
-function readWebhookUpdate(params: RawParameters): WebhookUpdate {
-  const app = optionalText(params, 'app');
-  const url = optionalText(params, 'url');
-  if (url !== undefined) readTargetUrl(url);
-  return {
-    app: app === undefined ? undefined : readApp(app),
-    url,
-    maxPerSecond: params.maxPerSecond === undefined ? undefined : optionalPerSecond(params, 'maxPerSecond', maxPerSecondLimit),
-    headers: params.headers === undefined ? undefined : readHeaderChanges(params.headers),
-  };
 }
 
 /**

@@ -4,13 +4,12 @@ import { deliveryStatuses } from '../../domain/delivery.js';
 import { ApiError, ErrorCode } from '../../domain/errors.js';
 import { optionalPerSecond, readDateTime } from '../../domain/parameters.js';
 import { deliveryIdOf, messageIdOf } from '../../domain/signature.js';
-import { eventNames, maxPerSecondLimit, readApp, type WebHook } from '../../domain/webhook.js';
-import { maxCustomHeaders, maxHeaderNameLength, maxHeaderValueLength, readHeaderChanges, type HeaderChange } from '../../domain/customHeaders.js';
-import { readTargetUrl } from '../../domain/targetPolicy.js';
+import { eventNames, maxPerSecondLimit, type WebHook } from '../../domain/webhook.js';
+import { maxCustomHeaders, maxHeaderNameLength, maxHeaderValueLength, type HeaderChange } from '../../domain/customHeaders.js';
 import type { Logger } from '../../logger.js';
 import type { PortalAccess, PortalSession } from '../../services/portal.js';
 import type { PageTest } from '../../services/reactivation.js';
-import type { WebhookService } from '../../services/webhookService.js';
+import { readWebhookUpdate, type WebhookService } from '../../services/webhookService.js';
 import type { DeliveryAttempt } from '../../storage/attemptsStore.js';
 import { lastAttemptsOfAccount } from '../../storage/attemptsStore.js';
 import type { Pool } from '../../storage/database.js';
@@ -398,13 +397,8 @@ ${headerRows}</section>
         const value = String(body[`headerValue${n}`] ?? '');
         headers.push({ name, value: value === '' ? null : value });
       }
-      const update = {
-        app: readApp(String(body.app ?? '')),
-        url: String(body.url ?? ''),
-        maxPerSecond: optionalPerSecond(body, 'maxPerSecond', maxPerSecondLimit),
-        headers: readHeaderChanges(headers),
-      };
-      readTargetUrl(update.url);
+      // The checks are UpdateWebHook's; the form always sends the throttle (empty: no limit).
+      const update = readWebhookUpdate({ app: body.app, url: body.url, maxPerSecond: body.maxPerSecond ?? '', headers });
       const saved = await webhooks.update(signed.session.accountId, webhook.id, update);
       changed(signed, webhook.id, 'edit');
       await showWebhook(signed, res, saved, {}, `<p class="ok">${e(signed.t.saved)}</p>`);
