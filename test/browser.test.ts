@@ -1,18 +1,12 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './helpers/browser.js';
+import { launchChromium, screenshots } from './helpers/browser.js';
 import { jsonClient } from './helpers/clients.js';
 import { TestReceiver } from './helpers/receiver.js';
 import { deactivatedWebhook, reactivationLinksOf } from './helpers/scenarios.js';
 import { makeAccount, ManualClock, startService, type RunningService } from './helpers/service.js';
 import { SmtpSink } from './helpers/smtpSink.js';
-
-// UPDATE_SCREENSHOTS=1 writes the pictures to docs/screenshots/ for people to see.
-const screenshots = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(tmpdir(), 'screenshots-'));
-mkdirSync(screenshots, { recursive: true });
 
 describe('reactivating from the e-mail in a real browser', function () {
   this.timeout(60_000);

@@ -1,26 +1,11 @@
 import { expect } from 'chai';
-import { readFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { brokenWords, launchChromium } from './helpers/browser.js';
+import type { Browser } from 'playwright-core';
+import { brokenWords, expectAccessible, launchChromium, screenshots } from './helpers/browser.js';
 import { jsonClient } from './helpers/clients.js';
 import { TestReceiver } from './helpers/receiver.js';
 import { deactivatedWebhook } from './helpers/scenarios.js';
 import { makeAccount, ManualClock, startService, type RunningService } from './helpers/service.js';
-
-const screenshots = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(tmpdir(), 'screenshots-'));
-mkdirSync(screenshots, { recursive: true });
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axeSource });
-  return page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run: (o: unknown) => Promise<{ violations: Array<{ id: string; impact: string }> }> } }).axe.run({ resultTypes: ['violations'] });
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
-  });
-}
 
 /** The pages a newcomer opens on a phone (375 × 667): the reactivation page and the Webservicedemo, in both languages. */
 describe('pages at phone width', function () {
@@ -63,7 +48,7 @@ describe('pages at phone width', function () {
         expect(tested).to.contain(language === 'de'
           ? 'Das gepufferte Ereignis nach der Reaktivierung senden (sonst wird es verworfen)'
           : 'Send the buffered event after reactivation (otherwise it is discarded)');
-        expect(await seriousViolations(page)).to.deep.equal([]);
+        await expectAccessible(page, 'the page');
         await page.screenshot({ path: path.join(screenshots, `reactivation-tested-${language}-375.png`), fullPage: true });
         await page.getByLabel(language === 'de' ? /gepufferte Ereignis/ : /buffered event/).check();
         await page.getByRole('button', { name: language === 'de' ? 'Webhook reaktivieren' : 'Reactivate webhook' }).click();
@@ -86,7 +71,7 @@ describe('pages at phone width', function () {
         const username = await page.locator('#p-username').boundingBox();
         expect(username!.y + username!.height, 'the form starts on the first screen').to.be.below(667);
         expect(await brokenWords(page)).to.deep.equal([]);
-        expect(await seriousViolations(page)).to.deep.equal([]);
+        await expectAccessible(page, 'the page');
         await page.screenshot({ path: path.join(screenshots, `webservicedemo-${language}-375.png`) });
 
         await page.locator('#p-username').fill(account.username);

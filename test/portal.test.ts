@@ -1,27 +1,10 @@
 import { expect } from 'chai';
-import { readFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './helpers/browser.js';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { expectAccessible, launchChromium, screenshots } from './helpers/browser.js';
 import { jsonClient } from './helpers/clients.js';
 import { TestReceiver } from './helpers/receiver.js';
 import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
-
-const screenshots = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(tmpdir(), 'screenshots-'));
-mkdirSync(screenshots, { recursive: true });
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** axe-core on the page as it is: no serious or critical violation. */
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  await page.addScriptTag({ content: axeSource });
-  const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run: (options: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run({ resultTypes: ['violations'] });
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`);
-  });
-  expect(violations, what).to.deep.equal([]);
-}
 
 /** The customer portal in a real browser: sign-in by link, every page and action, its safety. */
 describe('the customer portal', function () {
@@ -189,6 +172,7 @@ describe('the customer portal', function () {
         expect(await delivered.locator('td').last().textContent(), 'a delivered row shows no error').to.equal('');
         expect(await page.content()).to.contain('Authorization').and.not.to.contain('hidden-value');
         expect(await page.getByRole('heading', { level: 2 }).first().textContent(), 'a healthy webhook has nothing to fix').to.equal(language === 'de' ? 'Verwalten' : 'Manage');
+        expect(await page.locator('label[for=since]').textContent(), 'the recover field\'s own label').to.equal(language === 'de' ? 'Seit (UTC)' : 'Since (UTC)');
         await shot('webhook');
         await page.locator('tbody a').first().click();
         expect(await page.locator('pre').last().textContent(), 'the payload indented').to.equal(JSON.stringify({ n: 1, nested: { a: [1, 2] } }, null, 2));

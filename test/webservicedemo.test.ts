@@ -86,17 +86,23 @@ describe('the Webservicedemo', function () {
       writeFileSync(file, code);
       return execute('/usr/bin/python3', [file]);
     },
-    csharp: async (code, name) => {
-      const directory = mkdtempSync(path.join(work, `${name}-`));
-      writeFileSync(path.join(directory, 'Program.cs'), code);
-      // The commands the sample's own comment gives.
-      const proxy = await execute('wsdl', ['-nologo', '-out:WebHookService.cs', `${service.baseUrl}/soap?wsdl`], { cwd: directory });
-      if (proxy.code !== 0) return proxy;
-      const compiled = await execute('mcs', ['-nologo', 'Program.cs', 'WebHookService.cs', '-r:System.Web.Services', '-out:Program.exe'], { cwd: directory });
-      if (compiled.code !== 0) return compiled;
-      return execute('mono', ['Program.exe'], { cwd: directory });
-    },
+    csharp: (code, name) => runCsharp(code, `${service.baseUrl}/soap?wsdl`, name),
   };
+
+  /**
+   * A C# program against a proxy made from a WSDL (a URL or a file), with
+   * the commands the sample's own comment gives; the first step that fails
+   * answers for all.
+   */
+  async function runCsharp(program: string, wsdl: string, name: string): Promise<Ran> {
+    const directory = mkdtempSync(path.join(work, `${name}-`));
+    writeFileSync(path.join(directory, 'Program.cs'), program);
+    const proxy = await execute('wsdl', ['-nologo', '-out:WebHookService.cs', wsdl], { cwd: directory });
+    if (proxy.code !== 0) return proxy;
+    const compiled = await execute('mcs', ['-nologo', 'Program.cs', 'WebHookService.cs', '-r:System.Web.Services', '-out:Program.exe'], { cwd: directory });
+    if (compiled.code !== 0) return compiled;
+    return execute('mono', ['Program.exe'], { cwd: directory });
+  }
 
   for (const language of ['php', 'javascript', 'curl', 'python', 'csharp']) {
     it(`generates ${language} code for every function that runs as it is and sends exactly what was typed`, async () => {
@@ -173,7 +179,6 @@ describe('the Webservicedemo', function () {
   }
 
   it("keeps clients made from the first release's WSDL working: a Mono proxy compiled from it calls the new service", async () => {
-    const directory = mkdtempSync(path.join(work, 'first-release-'));
     const program = `using System;
 class Program
 {
@@ -193,18 +198,12 @@ class Program
     }
 }
 `;
-    writeFileSync(path.join(directory, 'Program.cs'), program);
-    const proxy = await execute('wsdl', ['-nologo', '-out:WebHookService.cs', path.resolve('test/fixtures/webhooks-first-release.wsdl')], { cwd: directory });
-    expect(proxy.code, proxy.stderr).to.equal(0);
-    const compiled = await execute('mcs', ['-nologo', 'Program.cs', 'WebHookService.cs', '-r:System.Web.Services', '-out:Program.exe'], { cwd: directory });
-    expect(compiled.code, compiled.stdout + compiled.stderr).to.equal(0);
-    const ran = await execute('mono', ['Program.exe'], { cwd: directory });
+    const ran = await runCsharp(program, path.resolve('test/fixtures/webhooks-first-release.wsdl'), 'first-release');
     expect(ran.code, ran.stdout + ran.stderr).to.equal(0);
     expect(ran.stdout).to.match(/^1 \d+ whsec_\S+\nwebhook is already active\n0 True\n$/);
   });
 
   it("keeps clients made from the second release's WSDL working: its functions through a Mono proxy compiled from it", async () => {
-    const directory = mkdtempSync(path.join(work, 'second-release-'));
     const program = `using System;
 class Program
 {
@@ -221,12 +220,7 @@ class Program
     }
 }
 `;
-    writeFileSync(path.join(directory, 'Program.cs'), program);
-    const proxy = await execute('wsdl', ['-nologo', '-out:WebHookService.cs', path.resolve('test/fixtures/webhooks-second-release.wsdl')], { cwd: directory });
-    expect(proxy.code, proxy.stderr).to.equal(0);
-    const compiled = await execute('mcs', ['-nologo', 'Program.cs', 'WebHookService.cs', '-r:System.Web.Services', '-out:Program.exe'], { cwd: directory });
-    expect(compiled.code, compiled.stdout + compiled.stderr).to.equal(0);
-    const ran = await execute('mono', ['Program.exe'], { cwd: directory });
+    const ran = await runCsharp(program, path.resolve('test/fixtures/webhooks-second-release.wsdl'), 'second-release');
     expect(ran.code, ran.stdout + ran.stderr).to.equal(0);
     expect(ran.stdout).to.equal('0 0 0 0 True 0\n');
   });
@@ -237,7 +231,6 @@ class Program
       maxPerSecond: 7, headers: [{ name: 'Authorization', value: 'Bearer third' }],
     });
     expect(created.error, created.message).to.equal(0);
-    const directory = mkdtempSync(path.join(work, 'third-release-'));
     const program = `using System;
 class Program
 {
@@ -253,12 +246,7 @@ class Program
     }
 }
 `;
-    writeFileSync(path.join(directory, 'Program.cs'), program);
-    const proxy = await execute('wsdl', ['-nologo', '-out:WebHookService.cs', path.resolve('test/fixtures/webhooks-third-release.wsdl')], { cwd: directory });
-    expect(proxy.code, proxy.stderr).to.equal(0);
-    const compiled = await execute('mcs', ['-nologo', 'Program.cs', 'WebHookService.cs', '-r:System.Web.Services', '-out:Program.exe'], { cwd: directory });
-    expect(compiled.code, compiled.stdout + compiled.stderr).to.equal(0);
-    const ran = await execute('mono', ['Program.exe'], { cwd: directory });
+    const ran = await runCsharp(program, path.resolve('test/fixtures/webhooks-third-release.wsdl'), 'third-release');
     expect(ran.code, ran.stdout + ran.stderr).to.equal(0);
     expect(ran.stdout).to.equal(`0 1 ${created.result.id} https://hooks.example.com/third 0 third release webhook is already active\n`);
   });

@@ -152,7 +152,9 @@ export class WebhookService {
     return inTransaction(this.pool, async (tx) => {
       const webhook = await findWebhook(tx, accountId, id, true);
       if (!webhook) throw webhookNotFound();
-      const headers = update.headers && applyHeaderChanges(await findCustomHeaders(tx, id), update.headers);
+      // The stored values are read only when a header keeps its own.
+      const keeps = update.headers?.some((header) => header.value === null);
+      const headers = update.headers && applyHeaderChanges(keeps ? await findCustomHeaders(tx, id) : [], update.headers);
       await changeWebhook(tx, id, { app: update.app, url: update.url, maxPerSecond: update.maxPerSecond, headers });
       if (update.url !== undefined && update.url !== webhook.url) await restartAtNewUrl(tx, id, this.clock.now());
       return (await findWebhook(tx, accountId, id))!;

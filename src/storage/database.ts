@@ -75,24 +75,30 @@ export function createPool(databaseUrl: string, connectionLimit = 10): Pool {
 const retryableErrors = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 const maxTries = 4;
 
-/** One statement outside a transaction, run again after a deadlock (on Galera, a certification conflict with another node's commit). */
-export async function withConflictRetry<T>(work: () => Promise<T>): Promise<T> {
+/** Runs work again, up to maxTries, while it fails in a way that a run from the start resolves. */
+async function retried<T>(work: () => Promise<T>, retryable: (error: unknown) => boolean): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await work();
     } catch (error) {
-      if (attempt >= maxTries || (error as { code?: string }).code !== 'ER_LOCK_DEADLOCK') throw error;
+      if (attempt >= maxTries || !retryable(error)) throw error;
     }
+    // Two transactions that conflicted (a deadlock, or on Galera two nodes' commits) must not meet again at once.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
   }
+}
+
+/** One statement outside a transaction, run again after a deadlock (on Galera, a certification conflict with another node's commit). */
+export function withConflictRetry<T>(work: () => Promise<T>): Promise<T> {
+  return retried(work, (error) => (error as { code?: string }).code === 'ER_LOCK_DEADLOCK');
 }
 
 /** Thrown by work that found the database changed under it in a way that a run from the start resolves. */
 export class RetryTransaction extends Error {}
 
 /** Runs work in a transaction, committed if it returns, rolled back if it throws; retried after a deadlock (on Galera also a certification conflict). */
-export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
+export function inTransaction<T>(pool: Pool, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
+  const once = async () => {
     const connection = await pool.getConnection();
     try {
       await connection.beginTransaction();
@@ -101,13 +107,12 @@ export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnec
       return result;
     } catch (error) {
       await connection.rollback().catch(() => undefined);
-      if (attempt >= maxTries || !(error instanceof RetryTransaction || retryableErrors.has((error as { code?: string }).code ?? ''))) throw error;
+      throw error;
     } finally {
       connection.release();
     }
-    // Two transactions that conflicted (a deadlock, or on Galera two nodes' commits) must not meet again at once.
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
-  }
+  };
+  return retried(once, (error) => error instanceof RetryTransaction || retryableErrors.has((error as { code?: string }).code ?? ''));
 }
 
 /**

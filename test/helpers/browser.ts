@@ -1,4 +1,25 @@
-import { chromium, type Browser } from 'playwright-core';
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Where the browser tests put their pictures: UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/ for people to see. */
+export const screenshots = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(tmpdir(), 'screenshots-'));
+mkdirSync(screenshots, { recursive: true });
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core on the page as it is: no serious or critical violation. The page's context must bypass its CSP for the script. */
+export async function expectAccessible(page: Page, what: string): Promise<void> {
+  await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(async () => {
+    const result = await (window as unknown as { axe: { run: (options: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run({ resultTypes: ['violations'] });
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`);
+  });
+  expect(violations, what).to.deep.equal([]);
+}
 
 /** Debian's chromium driven by playwright-core: no browser download. */
 export function launchChromium(): Promise<Browser> {
@@ -14,7 +35,7 @@ export function launchChromium(): Promise<Browser> {
  * line box. Code, inputs and URLs (class url) are left out: they break where
  * they must.
  */
-export async function brokenWords(page: import('playwright-core').Page): Promise<string[]> {
+export async function brokenWords(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const broken: string[] = [];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
