@@ -34,7 +34,12 @@ export async function probeNode(options: mysql.ConnectionOptions): Promise<boole
       timeout: probeTimeoutMs,
     });
     const status = Object.fromEntries(rows.map((row) => [String(row.Variable_name).toLowerCase(), String(row.Value)]));
-    return status.wsrep_ready === 'ON' && status.wsrep_local_state_comment === 'Synced' && status.wsrep_cluster_status === 'Primary';
+    if (!(status.wsrep_ready === 'ON' && status.wsrep_local_state_comment === 'Synced' && status.wsrep_cluster_status === 'Primary')) return false;
+    // A read as ours are made (waiting until the node has applied what the cluster committed): a node
+    // that says it is synced but holds such reads (the cluster stalls while it notices a lost node) stalls.
+    await connection.query('set session wsrep_sync_wait = 1');
+    await connection.query({ sql: 'select 1', timeout: probeTimeoutMs });
+    return true;
   } catch {
     return false;
   } finally {
