@@ -1,10 +1,11 @@
 import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
+import { planFanOut, type StoredEventToFanOut } from '../domain/fanOut.js';
 import { readReportedEvent, type PayloadLimits, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, RetryTransaction, type Pool, type PoolConnection } from '../storage/database.js';
-import { accountIdsByUsername, advanceLaneSequences, fanOutEvent, findReportedEvent, insertEvent } from '../storage/eventsStore.js';
+import { accountIdsByUsername, findLaneEnds, findReportedEvent, insertDeliveries, insertEvent, storeLaneEnds } from '../storage/eventsStore.js';
 import { anyOutboxRowWaiting, claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
-import { leaseWebhooks, newLease, selectForDirectDelivery, touchWebhooksForEvent, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
+import { leaseWebhooks, lockWebhooksOfEvents, newLease, recordFanOut, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
 
 export interface IntakeOptions extends PayloadLimits {
   bufferDays: number;
@@ -47,13 +48,16 @@ class DirectLeases {
     this.lease = newLease(now, leaseSeconds * 1000);
   }
 
-  /** Leases what the event made due and the worker has room for; the intake's touch has locked those rows. */
-  async take(tx: PoolConnection, accountId: number, event: string, now: Date): Promise<void> {
-    const candidates = (await selectForDirectDelivery(tx, accountId, event, now)).filter((w) => !this.webhooks.some((taken) => taken.id === w.id));
-    const room = this.direct.reserve(accountId, candidates.length);
-    if (room === 0) return;
-    this.reserved.set(accountId, (this.reserved.get(accountId) ?? 0) + room);
-    const taken = candidates.slice(0, room);
+  /** Leases, per account, what the batch made due and the worker has room for; the intake has locked those rows. */
+  async take(tx: PoolConnection, due: ClaimedWebhook[]): Promise<void> {
+    const taken: ClaimedWebhook[] = [];
+    for (const accountId of new Set(due.map((w) => w.accountId))) {
+      const candidates = due.filter((w) => w.accountId === accountId);
+      const room = this.direct.reserve(accountId, candidates.length);
+      if (room === 0) continue;
+      this.reserved.set(accountId, (this.reserved.get(accountId) ?? 0) + room);
+      taken.push(...candidates.slice(0, room));
+    }
     await leaseWebhooks(tx, taken.map((w) => w.id), this.direct.id, this.lease);
     this.webhooks.push(...taken);
   }
@@ -101,16 +105,14 @@ export class EventIntake {
         throw inputs.length > 1 && error instanceof ApiError ? new ApiError(error.code, `event ${index}: ${error.message}`) : error;
       }
     });
-    const accepted = await this.inIntakeTransaction(now, async (tx, stored) => {
+    const accepted = await this.inIntakeTransaction(async (tx) => {
       const accounts = await accountIdsByUsername(tx, [...new Set(events.map((e) => e.account))]);
       const unknown = events.findIndex((e) => !accounts.has(e.account));
       if (unknown >= 0) {
         const prefix = events.length > 1 ? `event ${unknown}: ` : '';
         throw new ApiError(ErrorCode.invalidParameter, `${prefix}parameter 'account' names no account`);
       }
-      const results: AcceptedEvent[] = [];
-      for (const event of events) results.push(await this.store(tx, event, accounts.get(event.account)!, now, stored));
-      return results;
+      return this.store(tx, events.map((event) => ({ event, accountId: accounts.get(event.account)! })), now);
     });
     if (accepted.some((a) => a.deliveries > 0)) this.onAccepted();
     return accepted;
@@ -123,11 +125,12 @@ export class EventIntake {
   async drainOutbox(limit = 500): Promise<number> {
     if (!(await anyOutboxRowWaiting(this.pool))) return 0;
     const now = this.clock.now();
-    const moved = await this.inIntakeTransaction(now, async (tx, stored) => {
+    const moved = await this.inIntakeTransaction(async (tx) => {
       const rows = await claimOutboxRows(tx, limit);
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return { value: 0, due: [] };
       const accounts = await accountIdsByUsername(tx, [...new Set(rows.map((r) => r.account))]);
       const done: number[] = [];
+      const accepted: Array<{ event: ReportedEvent; accountId: number }> = [];
       for (const row of rows) {
         let event: ReportedEvent;
         try {
@@ -140,33 +143,34 @@ export class EventIntake {
           await refuseOutboxRow(tx, row.id, reason);
           continue;
         }
-        await this.store(tx, event, accounts.get(event.account)!, now, stored);
+        accepted.push({ event, accountId: accounts.get(event.account)! });
         done.push(row.id);
       }
+      const { due } = await this.store(tx, accepted, now);
       await deleteOutboxRows(tx, done);
-      return done.length;
+      return { value: done.length, due };
     });
     if (moved > 0) this.onAccepted();
     return moved;
   }
 
   /**
-   * One intake transaction. `stored` collects the (account, event) pairs it
-   * stored; with direct delivery, the webhooks they made due are leased in the
+   * One intake transaction. `work` returns its value and the webhooks it made
+   * due that may be sent to now; with direct delivery, those are leased in the
    * same transaction and handed to the worker after the commit.
    */
-  private async inIntakeTransaction<T>(now: Date, work: (tx: PoolConnection, stored: Map<string, { accountId: number; event: string }>) => Promise<T>): Promise<T> {
+  private async inIntakeTransaction<T>(work: (tx: PoolConnection) => Promise<{ value: T; due: ClaimedWebhook[] }>): Promise<T> {
     const direct = this.direct;
     let leases: DirectLeases | undefined;
     let result: T;
     try {
       result = await inTransaction(this.pool, async (tx) => {
         leases?.giveBack(); // a deadlock retry starts over
-        const stored = new Map<string, { accountId: number; event: string }>();
-        const value = await work(tx, stored);
-        if (direct) {
-          leases = new DirectLeases(direct, now, this.options.leaseSeconds);
-          for (const { accountId, event } of stored.values()) await leases.take(tx, accountId, event, now);
+        leases = undefined;
+        const { value, due } = await work(tx);
+        if (direct && due.length > 0) {
+          leases = new DirectLeases(direct, this.clock.now(), this.options.leaseSeconds);
+          await leases.take(tx, due);
         }
         return value;
       });
@@ -178,26 +182,47 @@ export class EventIntake {
     return result;
   }
 
-  private async store(tx: PoolConnection, event: ReportedEvent, accountId: number, now: Date, stored: Map<string, { accountId: number; event: string }>): Promise<AcceptedEvent> {
-    if (event.id !== null) {
-      const known = await findReportedEvent(tx, accountId, event.id);
-      if (known) return { ...known, duplicate: true };
+  /**
+   * Stores the events, then locks the webhooks they go to and fans them all
+   * out at once: the webhook rows, which workers record their rounds on, stay
+   * locked for a few statements per batch, not for every event's.
+   */
+  private async store(tx: PoolConnection, events: Array<{ event: ReportedEvent; accountId: number }>, now: Date): Promise<{ value: AcceptedEvent[]; due: ClaimedWebhook[] }> {
+    const results: AcceptedEvent[] = [];
+    const toFanOut: StoredEventToFanOut[] = [];
+    const occurredAt = new Map<number, Date>();
+    const storedHere = new Map<string, number>();
+    for (const { event, accountId } of events) {
+      const externalKey = `${accountId}\u0000${event.id}`;
+      if (event.id !== null) {
+        const sameBatch = storedHere.get(externalKey);
+        const known = sameBatch === undefined ? await findReportedEvent(tx, accountId, event.id) : { id: sameBatch, deliveries: 0 };
+        if (known) {
+          results.push({ ...known, duplicate: true });
+          continue;
+        }
+      }
+      const record = { accountId, externalId: event.id, event: event.event, subscriber: event.subscriber, payload: event.payload, occurredAt: event.occurredAt };
+      const id = await insertEvent(tx, record, now).catch((error: { code?: string; message?: string }) => {
+        // On a cluster another node's intake of the same id can commit between the look-up and here: from the start, the look-up finds it.
+        if (error.code === 'ER_DUP_ENTRY' && error.message?.includes('uq_events_external_id')) throw new RetryTransaction('the same event id was stored meanwhile');
+        throw error;
+      });
+      if (event.id !== null) storedHere.set(externalKey, id);
+      toFanOut.push({ id, accountId, event: event.event, subscriber: event.subscriber, bufferSince: new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000) });
+      occurredAt.set(id, event.occurredAt);
+      results.push({ id, deliveries: 0 });
     }
-    const record = { accountId, externalId: event.id, event: event.event, subscriber: event.subscriber, payload: event.payload, occurredAt: event.occurredAt };
-    const bufferSince = new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000);
-    // Webhook rows first, deliveries second: the worker, activation and
-    // deletion lock in the same order, so none of them deadlock with intake.
-    await touchWebhooksForEvent(tx, record, bufferSince, now);
-    const id = await insertEvent(tx, record, now).catch((error: { code?: string; message?: string }) => {
-      // On a cluster another node's intake of the same id can commit between the look-up and here: from the start, the look-up finds it.
-      if (error.code === 'ER_DUP_ENTRY' && error.message?.includes('uq_events_external_id')) throw new RetryTransaction('the same event id was stored meanwhile');
-      throw error;
-    });
-    const deliveries = await fanOutEvent(tx, id, record, bufferSince, now);
-    if (deliveries > 0) {
-      await advanceLaneSequences(tx, record, bufferSince, now);
-      stored.set(`${accountId}\u0000${event.event}`, { accountId, event: event.event });
-    }
-    return { id, deliveries };
+    const kinds = new Map(toFanOut.map((e) => [`${e.accountId}\u0000${e.event}`, { accountId: e.accountId, event: e.event }]));
+    const webhooks = await lockWebhooksOfEvents(tx, [...kinds.values()], now);
+    const subscribers = [...new Set(toFanOut.flatMap((e) => (e.subscriber === null ? [] : [e.subscriber])))];
+    const laneEnds = await findLaneEnds(tx, webhooks.map((w) => w.counting.id), subscribers);
+    const plan = planFanOut(webhooks.map((w) => w.counting), toFanOut, laneEnds);
+    await insertDeliveries(tx, plan.deliveries, occurredAt, now);
+    await recordFanOut(tx, plan.counters, now);
+    await storeLaneEnds(tx, plan.laneEnds, now);
+    for (const result of results) result.deliveries = plan.deliveriesPerEvent.get(result.id) ?? result.deliveries;
+    const sending = new Set(plan.deliveries.filter((d) => !d.buffered).map((d) => d.webhookId));
+    return { value: results, due: webhooks.filter((w) => w.sendableNow && sending.has(w.claimed.id)).map((w) => w.claimed) };
   }
 }

@@ -1,3 +1,4 @@
+import type { FanOutPlan, PlannedDelivery } from '../domain/fanOut.js';
 import type { EventName } from '../domain/webhook.js';
 import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
 
@@ -38,38 +39,43 @@ export async function findReportedEvent(tx: Queryable, accountId: number, extern
   return rows[0] ? { id: Number(rows[0].id), deliveries: Number(rows[0].deliveries) } : undefined;
 }
 
-// The webhooks an event goes to: fanOutEvent's and advanceLaneSequences' condition, as touchWebhooksForEvent numbers them.
-const receivingWebhooks = 'w.account_id = ? and w.event = ? and (w.active = 1 or w.deactivated_at >= ?)';
-
-/**
- * One delivery per matching webhook: pending for an active one, buffered for
- * one deactivated at most bufferDays before the event happened. Each takes the
- * sequence touchWebhooksForEvent gave out, and the sequence of the same
- * subscriber's previous event on that webhook: its lane's row (one index
- * lookup, whatever the subscriber's history), 0 when none is kept. Returns
- * how many deliveries were made.
- */
-export async function fanOutEvent(db: Queryable, eventId: number, event: StoredEvent, bufferSince: Date, now: Date): Promise<number> {
-  const [result] = await db.query<ResultSetHeader>(
-    `insert into deliveries (webhook_id, event_id, sequence, previous_sequence, status, occurred_at, created_at)
-     select w.id, ?, w.last_sequence, if(? is null, w.previous_keyless_sequence, coalesce(ls.last_sequence, 0)),
-       if(w.active = 1, 'pending', 'buffered'), ?, ?
-     from webhooks w left join lane_sequences ls on ls.webhook_id = w.id and ls.subscriber = ?
-     where ${receivingWebhooks}`,
-    [eventId, event.subscriber, event.occurredAt, now, event.subscriber, event.accountId, event.event, bufferSince],
+/** The stored last sequence of the lanes of these webhooks and subscribers; read under the webhooks' locks, which every writer of a lane holds. */
+export async function findLaneEnds(tx: Queryable, webhookIds: number[], subscribers: string[]): Promise<(webhookId: number, subscriber: string) => number | undefined> {
+  if (webhookIds.length === 0 || subscribers.length === 0) return () => undefined;
+  const [rows] = await tx.query<RowDataPacket[]>(
+    'select ls.webhook_id, ls.subscriber, ls.last_sequence from lane_sequences ls where ls.webhook_id in (?) and ls.subscriber in (?)',
+    [webhookIds, subscribers],
   );
-  return result.affectedRows;
+  const ends = new Map(rows.map((row) => [`${row.webhook_id}\u0000${row.subscriber}`, Number(row.last_sequence)]));
+  return (webhookId, subscriber) => ends.get(`${webhookId}\u0000${subscriber}`);
 }
 
-/** After fanOutEvent: each receiving webhook's lane of the subscriber now ends at the sequence just given out. */
-export async function advanceLaneSequences(db: Queryable, event: StoredEvent, bufferSince: Date, now: Date): Promise<void> {
-  if (event.subscriber === null) return;
-  await db.query(
-    `insert into lane_sequences (webhook_id, subscriber, last_sequence, last_at)
-     select w.id, ?, w.last_sequence, ? from webhooks w where ${receivingWebhooks}
-     on duplicate key update last_sequence = values(last_sequence), last_at = values(last_at)`,
-    [event.subscriber, now, event.accountId, event.event, bufferSince],
-  );
+// Rows per statement: a large outbox batch to many webhooks stays well inside max_allowed_packet.
+const rowsPerInsert = 1000;
+
+function* chunks<T>(items: readonly T[]): Generator<T[]> {
+  for (let start = 0; start < items.length; start += rowsPerInsert) yield items.slice(start, start + rowsPerInsert);
+}
+
+/** The planned deliveries: pending for an active webhook, buffered for a deactivated one; each carries its event's time. */
+export async function insertDeliveries(tx: Queryable, deliveries: readonly PlannedDelivery[], occurredAt: Map<number, Date>, now: Date): Promise<void> {
+  for (const chunk of chunks(deliveries)) {
+    await tx.query(
+      'insert into deliveries (webhook_id, event_id, sequence, previous_sequence, status, occurred_at, created_at) values ?',
+      [chunk.map((d) => [d.webhookId, d.eventId, d.sequence, d.previousSequence, d.buffered ? 'buffered' : 'pending', occurredAt.get(d.eventId)!, now])],
+    );
+  }
+}
+
+/** Each lane the batch extended now ends at its newest sequence. */
+export async function storeLaneEnds(tx: Queryable, laneEnds: FanOutPlan['laneEnds'], now: Date): Promise<void> {
+  for (const chunk of chunks(laneEnds)) {
+    await tx.query(
+      `insert into lane_sequences (webhook_id, subscriber, last_sequence, last_at) values ?
+       on duplicate key update last_sequence = values(last_sequence), last_at = values(last_at)`,
+      [chunk.map((lane) => [lane.webhookId, lane.subscriber, lane.lastSequence, now])],
+    );
+  }
 }
 
 /** Lanes whose last sequence is older than the retention: what came before is gone, so their next event's previous sequence is 0. */

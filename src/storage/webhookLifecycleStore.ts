@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EndpointHealth } from '../domain/failurePolicy.js';
+import type { CountingWebhook, WebhookCounters } from '../domain/fanOut.js';
 import { run, withConflictRetry, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
 
 /**
@@ -75,24 +76,6 @@ function toClaimedWebhook(row: RowDataPacket): ClaimedWebhook {
   };
   return { id: Number(row.id), accountId: Number(row.account_id), url: row.url, health, laneRetryAt: row.lane_retry_at ?? null, createdVia: row.created_via,
     maxPerSecond: row.max_per_second === null || row.max_per_second === undefined ? null : Number(row.max_per_second) };
-}
-
-/**
- * The webhooks of one account and event that may be sent to right away, read
- * in the intake's own transaction (whose touch has locked them): active, its
- * last attempt not a failure (a failing endpoint is the workers' business, as
- * its next round starts with one attempt), held by nobody. The intake leases those it takes with
- * leaseWebhooks before it commits.
- */
-export async function selectForDirectDelivery(tx: Queryable, accountId: number, event: string, now: Date): Promise<ClaimedWebhook[]> {
-  const [rows] = await tx.query<RowDataPacket[]>(
-    `select ${claimedColumns} from webhooks w
-     where w.account_id = ? and w.event = ? and w.active = 1 and w.failure_streak = 0 and w.circuit_open = 0 and w.due_at <= ?
-       and (w.locked_until is null or w.locked_until < ?)
-     order by w.id`,
-    [accountId, event, now, now],
-  );
-  return rows.map(toClaimedWebhook);
 }
 
 /**
@@ -296,33 +279,69 @@ export async function restartAtNewUrl(tx: Queryable, id: number, now: Date): Pro
 // Due now for new work, unless the endpoint is down: then its next probe stands. Parameters: now, now, now.
 const dueNow = 'if(w.circuit_open = 1, coalesce(w.due_at, ?), least(coalesce(w.due_at, ?), ?))';
 
+/** A webhook an event of the batch may go to, locked by the intake. */
+export interface ReceivingWebhook {
+  counting: CountingWebhook;
+  claimed: ClaimedWebhook;
+  /**
+   * Active, its last attempt not a failure (a failing endpoint is the workers'
+   * business, as its next round starts with one attempt) and held by nobody:
+   * the intake may lease it for direct delivery.
+   */
+  sendableNow: boolean;
+}
+
 /**
- * One statement for every webhook an event goes to: it locks them all, so
- * that fan-out sees the state an activation or deactivation running at the
- * same moment commits; makes the active ones due now (unless they wait out a
- * down endpoint's backoff; a lane that backs off is the round's business);
- * and counts the event as dropped for those deactivated before the buffer
- * window.
+ * Locks every webhook of the given accounts and events, in index order (as
+ * every intake does, so concurrent intakes do not deadlock), so that fan-out
+ * numbers from counters nobody else moves until the commit, and sees the state
+ * an activation or deactivation running at the same moment commits.
  */
-export async function touchWebhooksForEvent(
-  db: Queryable,
-  event: { accountId: number; event: string; subscriber: string | null },
-  bufferSince: Date,
-  now: Date,
-): Promise<void> {
-  // The webhooks that get a delivery (fanOutEvent's condition) number it: left
-  // to right, last_sequence first, then the key-less chain from it.
-  const receives = '(w.active = 1 or w.deactivated_at >= ?)';
-  const keyless = event.subscriber === null;
-  await db.query(
+export async function lockWebhooksOfEvents(tx: Queryable, kinds: Array<{ accountId: number; event: string }>, now: Date): Promise<ReceivingWebhook[]> {
+  if (kinds.length === 0) return [];
+  const [rows] = await tx.query<RowDataPacket[]>(
+    `select ${claimedColumns}, w.event, w.active, w.deactivated_at, w.last_sequence, w.last_keyless_sequence, w.previous_keyless_sequence, w.locked_until
+     from webhooks w where ${kinds.map(() => '(w.account_id = ? and w.event = ?)').join(' or ')}
+     order by w.account_id, w.event, w.id for update`,
+    kinds.flatMap((kind) => [kind.accountId, kind.event]),
+  );
+  return rows.map((row) => {
+    const claimed = toClaimedWebhook(row);
+    const counting: CountingWebhook = {
+      id: claimed.id, accountId: claimed.accountId, event: row.event, active: Boolean(row.active), deactivatedAt: row.deactivated_at ?? null,
+      lastSequence: Number(row.last_sequence), lastKeylessSequence: Number(row.last_keyless_sequence), previousKeylessSequence: Number(row.previous_keyless_sequence),
+    };
+    const held = row.locked_until !== null && row.locked_until >= now;
+    return { counting, claimed, sendableNow: counting.active && claimed.health.failureStreak === 0 && !claimed.health.circuitOpen && !held };
+  });
+}
+
+/** `case w.id when … then … end` over a map from webhook id to value. */
+function byWebhook<T>(values: Map<number, T>, pick: (value: T) => unknown): [string, unknown[]] {
+  const ids = [...values.keys()];
+  return [`case w.id ${ids.map(() => 'when ? then ?').join(' ')} end`, ids.flatMap((id) => [id, pick(values.get(id)!)])];
+}
+
+/**
+ * After fan-out, under lockWebhooksOfEvents' locks: each webhook's counters
+ * as planned, and the active ones due now (unless they wait out a down
+ * endpoint's backoff; a lane that backs off is the round's business).
+ */
+export async function recordFanOut(tx: Queryable, counters: Map<number, WebhookCounters>, now: Date): Promise<void> {
+  if (counters.size === 0) return;
+  const columns = [
+    byWebhook(counters, (c) => c.lastSequence),
+    byWebhook(counters, (c) => c.lastKeylessSequence),
+    byWebhook(counters, (c) => c.previousKeylessSequence),
+    byWebhook(counters, (c) => c.droppedEvents),
+  ];
+  await tx.query(
     `update webhooks w
      set w.due_at = if(w.active = 0, w.due_at, ${dueNow}),
-         w.dropped_events = w.dropped_events + if(w.active = 0 and w.deactivated_at < ?, 1, 0),
-         w.last_sequence = w.last_sequence + if(${receives}, 1, 0),
-         w.previous_keyless_sequence = if(? and ${receives}, w.last_keyless_sequence, w.previous_keyless_sequence),
-         w.last_keyless_sequence = if(? and ${receives}, w.last_sequence, w.last_keyless_sequence)
-     where w.account_id = ? and w.event = ?`,
-    [now, now, now, bufferSince, bufferSince, keyless, bufferSince, keyless, bufferSince, event.accountId, event.event],
+         w.last_sequence = ${columns[0]![0]}, w.last_keyless_sequence = ${columns[1]![0]}, w.previous_keyless_sequence = ${columns[2]![0]},
+         w.dropped_events = w.dropped_events + ${columns[3]![0]}
+     where w.id in (?)`,
+    [now, now, now, ...columns.flatMap(([, params]) => params), [...counters.keys()]],
   );
 }
 
