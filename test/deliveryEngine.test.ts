@@ -180,6 +180,22 @@ describe('the delivery engine', function () {
       await worker.runOnce();
       expect(receiver.receipts).to.have.length(5);
     });
+
+    it('puts beside a full head only the newest deliveries whose lane has nothing older waiting', async () => {
+      const account = await makeAccount(service);
+      const id = await webhook(service, account, receiver.url());
+      // The head (2 rows) holds a and b; of the newest four, a's lane is in the head, the key-less one
+      // stays in the queue, e's lane waits behind an older e between head and tail, and f's is free.
+      await emit(service, account, ['a', 'b', 'c', 'd', 'e', 'a', 'e', null, 'f'].map((subscriber, n) => ({ subscriber: subscriber ?? undefined, n })));
+      const { loadPendingDeliveries } = await import('../src/storage/deliveriesStore.js');
+      const round = await loadPendingDeliveries(service.app.pool, id, { rows: 2, bytes: 1024 * 1024, beside: 4 }, null);
+      expect(round.deliveries.map((d) => JSON.parse(d.payload).n)).to.deep.equal([8, 0, 1]);
+      // Once the older e is delivered, the newer one may go beside as well.
+      await service.app.pool.query("update deliveries d join events e on e.id = d.event_id set d.status = 'delivered' where d.webhook_id = ? and e.payload = ?", [id, JSON.stringify({ n: 4 })]);
+      const after = await loadPendingDeliveries(service.app.pool, id, { rows: 2, bytes: 1024 * 1024, beside: 4 }, null);
+      expect(after.deliveries.map((d) => JSON.parse(d.payload).n)).to.deep.equal([6, 8, 0, 1]);
+      await service.app.pool.query("update deliveries set status = 'discarded' where webhook_id = ?", [id]);
+    });
   });
 
   describe('leases (real time)', () => {

@@ -52,13 +52,15 @@ const pendingColumns = 'd.id, d.event_id, d.occurred_at, d.failures, d.sequence,
  */
 export async function loadPendingDeliveries(db: Queryable, webhookId: number, limits: RoundLimits, skip: BackingOffLanes | null): Promise<PendingRound> {
   const [outside, outsideParams] = skip ? outsideLanes('ev.subscriber', skip) : ['true', []];
+  // The limit comes before the running sum, so that a round reads its head of the queue, not the whole backlog.
   const head = await selectRows(
     db,
-    `select q.id, q.event, q.subscriber, q.failures, q.sequence, q.previous_sequence, e.payload, ${sendingTargetColumns} from (
-       select ${pendingColumns}, sum(ev.payload_bytes) over (order by d.occurred_at, d.id) as running_bytes
-       from deliveries d join events ev on ev.id = d.event_id
-       where d.webhook_id = ? and d.status = 'pending' and ${outside}
-       order by d.occurred_at, d.id limit ?) q
+    `select q.id, q.event, q.subscriber, q.failures, q.sequence, q.previous_sequence, q.occurred_at, e.payload, ${sendingTargetColumns} from (
+       select h.*, sum(h.payload_bytes) over (order by h.occurred_at, h.id) as running_bytes from (
+         select ${pendingColumns}
+         from deliveries d force index (ix_deliveries_queue) join events ev on ev.id = d.event_id
+         where d.webhook_id = ? and d.status = 'pending' and ${outside}
+         order by d.occurred_at, d.id limit ?) h) q
      join events e on e.id = q.event_id
      join webhooks w on w.id = ?
      where q.running_bytes - q.payload_bytes < ?
@@ -69,34 +71,47 @@ export async function loadPendingDeliveries(db: Queryable, webhookId: number, li
   return { deliveries: [...beside, ...head].map(pendingDeliveryOf), target: head[0] ? sendingTargetOf(head[0]) : undefined };
 }
 
+const before = (row: RowDataPacket, than: RowDataPacket) => row.occurred_at < than.occurred_at || (row.occurred_at.getTime() === than.occurred_at.getTime() && Number(row.id) < Number(than.id));
+
 /**
  * The newest pending deliveries whose lane has nothing older pending, within
  * a quarter of the round's bytes. A lane in the head has (the head is older
- * than any delivery outside it), so those are left out before the rest are
- * looked up by subscriber: a campaign's burst on few subscribers costs no
- * lookup. Key-less deliveries (one lane of possibly many events) stay in the
- * queue.
+ * than any delivery outside it), so those are left out first; whether the
+ * others' lanes have something older is one look at what lies between the
+ * head and them, whatever their number. Key-less deliveries (one lane of
+ * possibly many events) stay in the queue.
  */
-function selectBeside(db: Queryable, webhookId: number, limits: RoundLimits, head: RowDataPacket[], [outside, outsideParams]: [string, unknown[]]): Promise<RowDataPacket[]> {
-  const headLanes = [...new Set(head.map((row) => row.subscriber).filter((subscriber) => subscriber !== null))];
-  return selectRows(
+async function selectBeside(db: Queryable, webhookId: number, limits: RoundLimits, head: RowDataPacket[], [outside, outsideParams]: [string, unknown[]]): Promise<RowDataPacket[]> {
+  const newest = await selectRows(
     db,
-    `select r.id, r.event, r.subscriber, r.failures, r.sequence, r.previous_sequence, e.payload from (
-       select q.*, sum(q.payload_bytes) over (order by q.occurred_at, q.id) as running_bytes from (
-         select ${pendingColumns}, ev.account_id
-         from deliveries d join events ev on ev.id = d.event_id
-         where d.webhook_id = ? and d.status = 'pending' and ${outside}
-         order by d.occurred_at desc, d.id desc limit ?) q
-       where q.subscriber is not null ${headLanes.length > 0 ? 'and q.subscriber not in (?)' : ''}
-         and not exists (
-           select 1 from events pe join deliveries p on p.event_id = pe.id
-           where pe.account_id = q.account_id and pe.subscriber = q.subscriber and p.webhook_id = ? and p.status = 'pending'
-             and (p.occurred_at < q.occurred_at or (p.occurred_at = q.occurred_at and p.id < q.id)))) r
-     join events e on e.id = r.event_id
-     where r.running_bytes <= ?
-     order by r.occurred_at, r.id`,
-    [webhookId, ...outsideParams, limits.beside, ...(headLanes.length > 0 ? [headLanes] : []), webhookId, limits.bytes / 4],
+    `select ${pendingColumns} from deliveries d force index (ix_deliveries_queue) join events ev on ev.id = d.event_id
+     where d.webhook_id = ? and d.status = 'pending' and ${outside}
+     order by d.occurred_at desc, d.id desc limit ?`,
+    [webhookId, ...outsideParams, limits.beside],
   );
+  const headLanes = new Set(head.map((row) => row.subscriber));
+  const last = head.at(-1)!;
+  const candidates = newest.filter((row) => row.subscriber !== null && !headLanes.has(row.subscriber) && before(last, row)).reverse();
+  if (candidates.length === 0) return [];
+  const first = candidates[0]!;
+  const waiting = await selectRows(
+    db,
+    `select distinct ev.subscriber from deliveries d force index (ix_deliveries_queue) join events ev on ev.id = d.event_id
+     where d.webhook_id = ? and d.status = 'pending' and ev.subscriber in (?)
+       and (d.occurred_at > ? or (d.occurred_at = ? and d.id > ?)) and (d.occurred_at < ? or (d.occurred_at = ? and d.id < ?))`,
+    [webhookId, [...new Set(candidates.map((row) => row.subscriber))], last.occurred_at, last.occurred_at, last.id, first.occurred_at, first.occurred_at, first.id],
+  );
+  const behindOlder = new Set(waiting.map((row) => row.subscriber));
+  let bytes = 0;
+  const taken = candidates.filter((row) => {
+    if (behindOlder.has(row.subscriber)) return false;
+    bytes += Number(row.payload_bytes);
+    return bytes <= limits.bytes / 4;
+  });
+  if (taken.length === 0) return [];
+  const [payloads] = await db.query<RowDataPacket[]>('select e.id, e.payload from events e where e.id in (?)', [taken.map((row) => row.event_id)]);
+  const payloadOf = new Map(payloads.map((row) => [Number(row.id), row.payload]));
+  return taken.map((row) => ({ ...row, payload: payloadOf.get(Number(row.event_id)) }));
 }
 
 function pendingDeliveryOf(row: RowDataPacket): PendingDelivery {
