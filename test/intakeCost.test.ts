@@ -10,7 +10,7 @@ import { makeAccount, startService, type RunningService, type TestAccount } from
  * history, costs the same index reads as a new one. Counted with MariaDB's
  * own session counters on a pool of one connection, not timed.
  */
-describe('intake cost that does not grow with history', function () {
+describe('intake and round costs that do not grow with history', function () {
   this.timeout(120_000);
   let service: RunningService;
   let account: TestAccount;
@@ -68,6 +68,35 @@ describe('intake cost that does not grow with history', function () {
     // And the number it names is the subscriber's last one on that webhook.
     const [[newest]] = await pool.query<any[]>("select d.previous_sequence from deliveries d join events e on e.id = d.event_id where e.subscriber = 'long-history' and d.webhook_id = ? order by d.id desc limit 1", [webhookIds[0]]);
     expect(Number(newest.previous_sequence)).to.equal(Number(last.sequence));
+  });
+
+  it('loads a round beside a backlog with at most two index reads per waiting delivery, not two for each delivery it takes beside the head', async () => {
+    const pool = service.app.pool;
+    const { id } = await service.app.webhooks.create(account.id, { app: 'backlog', event: 'optout_finalized', url: 'http://127.0.0.1:9/backlog' });
+    let queued = 0;
+    const queue = async (count: number) => {
+      // A subscriber each, as in a campaign: every one of the newest may go beside the head, once nothing older of its lane is found.
+      await pool.query(
+        `insert into events (account_id, event, subscriber, payload, payload_bytes, occurred_at, received_at)
+         select ?, 'optout_finalized', concat('b', seq + ?), '{}', 2, utc_timestamp(3), utc_timestamp(3) from seq_1_to_${count}`,
+        [account.id, queued],
+      );
+      await pool.query(
+        `insert into deliveries (webhook_id, event_id, sequence, previous_sequence, status, occurred_at, created_at)
+         select ?, e.id, null, null, 'pending', e.occurred_at, e.received_at from events e
+         where e.account_id = ? and e.event = 'optout_finalized' and not exists (select 1 from deliveries d where d.event_id = e.id)`,
+        [id, account.id],
+      );
+      queued += count;
+    };
+    const { loadPendingDeliveries } = await import('../src/storage/deliveriesStore.js');
+    const round = () => loadPendingDeliveries(single, id, { rows: 100, bytes: 256 * 1024, beside: 20 }, null);
+    await queue(1000);
+    const small = await indexReadsOf(round);
+    await queue(2000);
+    const large = await indexReadsOf(round);
+    expect((await round()).deliveries, 'the head, and 20 beside it').to.have.length(120);
+    expect(large - small, `2,000 more waiting: ${small} → ${large} index reads`).to.be.at.most(2 * 2000 + 50);
   });
 
   it('forgets a lane with its subscriber\'s erasure and after the retention', async () => {
