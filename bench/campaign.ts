@@ -8,6 +8,8 @@
 // This tree and the previous releases run alternately in the same run, each
 // on a fresh database migrated by its own code; beside them a plain undici
 // POST loop to the same receiver, and MariaDB's own counters per delivery.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import mysql from 'mysql2/promise';
@@ -80,6 +82,29 @@ class CountingReceiver {
 const counters = ['Questions', 'Com_commit', 'Handler_read_key', 'Handler_read_next', 'Handler_update', 'Innodb_row_lock_waits', 'Innodb_row_lock_time'] as const;
 type Counters = Record<(typeof counters)[number], number>;
 
+/** CPU time a process has used so far, in ms (Linux); undefined when it cannot be read. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields 14 and 15 (utime, stime) after the command name, in clock ticks of 10 ms.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+function databasePid(): number | undefined {
+  try {
+    return Number(execFileSync('pidof', ['-s', 'mariadbd'], { encoding: 'utf8' }).trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU ms of the database, serve and worker, for the CPU each spent per 1,000 deliveries. */
+const processCpu = (pids: Array<number | undefined>) => pids.map(cpuMsOf);
+
 async function readCounters(connection: mysql.Connection): Promise<Counters> {
   const [rows] = await connection.query<mysql.RowDataPacket[]>('show global status where Variable_name in (?)', [counters]);
   return Object.fromEntries(rows.map((row) => [row.Variable_name, Number(row.Value)])) as Counters;
@@ -90,6 +115,8 @@ interface Run {
   intakeSeconds: number;
   seconds: number;
   perDelivery: Counters;
+  /** CPU ms per 1,000 deliveries: the database, serve, the worker. */
+  cpuPerThousand: Array<number | undefined>;
 }
 
 async function campaign(release: Release, receiver: CountingReceiver, receiverOrigin: string, workload: Workload): Promise<Run> {
@@ -114,7 +141,9 @@ async function campaign(release: Release, receiver: CountingReceiver, receiverOr
     await waitForPort(port);
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the worker up and polling
     receiver.reset();
+    const pids = [databasePid(), ...children.map((child) => child.pid)];
     const before = await readCounters(connection);
+    const cpuBefore = processCpu(pids);
     const started = performance.now();
     let next = 0;
     await Promise.all(Array.from({ length: intakeConcurrency }, async () => {
@@ -139,8 +168,9 @@ async function campaign(release: Release, receiver: CountingReceiver, receiverOr
     await receiver.until(total, 300_000);
     const seconds = (performance.now() - started) / 1000;
     const after = await readCounters(connection);
+    const cpuPerThousand = processCpu(pids).map((ms, i) => (ms === undefined || cpuBefore[i] === undefined ? undefined : ((ms - cpuBefore[i]!) * 1000) / total));
     const perDelivery = Object.fromEntries(counters.map((name) => [name, (after[name] - before[name]) / total])) as Counters;
-    return { rate: total / seconds, intakeSeconds, seconds, perDelivery };
+    return { rate: total / seconds, intakeSeconds, seconds, perDelivery, cpuPerThousand };
   } finally {
     await intake.close();
     await Promise.all(children.map(stopChild));
@@ -207,6 +237,8 @@ export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_R
         rows.push(`| the same, intake of the ${workload.events} events took; ${release.label} | ${timing} | | |`);
         const figures = counters.map((name) => `${name} ${last[name].toFixed(name === 'Innodb_row_lock_time' ? 3 : 2)}`).join(', ');
         rows.push(`| the same, MariaDB counters per delivery (last run); ${release.label} | ${figures} | | |`);
+        const cpu = ['database', 'serve', 'worker'].map((name, i) => `${name} ${range(runs.get(release)!.map((run) => run.cpuPerThousand[i] ?? Number.NaN))} ms`).join(', ');
+        rows.push(`| the same, CPU per 1,000 deliveries; ${release.label} | ${cpu} | | |`);
       }
     }
   } finally {
