@@ -8,7 +8,11 @@ import type { AttemptOutcome } from './delivery.js';
  * latency check after TCP Vegas: a receiver whose answers take well over what
  * it answered in before is queueing, so the window stops growing and shrinks
  * along the latency gradient (as Netflix's concurrency-limits), once per round
- * trip while that lasts. Pure: answers in, window out.
+ * trip while that lasts. What a latency measures includes our own process's
+ * stalls (a busy event loop, a collection, a slow commit beside it): those
+ * delay some answers of a round trip, a queueing receiver delays all of them.
+ * So one slow answer only stops the growth, and the window shrinks only when
+ * the fastest answer of a whole round trip was slow. Pure: answers in, window out.
  */
 export interface PaceWindow {
   /** Requests that may be in flight at once; fractional while it grows. */
@@ -19,6 +23,10 @@ export interface PaceWindow {
   baselineMs: number | null;
   /** Recent latency, smoothed. */
   smoothedMs: number | null;
+  /** The fastest answer so far of the round trip being judged, how many answers it has had, and how many it takes (the window when it began). */
+  tripLowestMs: number | null;
+  tripAnswers: number;
+  tripSize: number;
   /** When the window was last made smaller: an answer to a request sent before then tells of the same congestion. */
   lastDecreaseMs: number;
   /** Congestions in a row with no good answer between: the pause after each doubles. */
@@ -55,11 +63,11 @@ const longestPauseMs = 5000;
 export const longestPacedRetryAfterSeconds = 10;
 
 export function startingWindow(limits: PaceLimits): PaceWindow {
-  return { limit: limits.initial, starting: true, baselineMs: null, smoothedMs: null, lastDecreaseMs: 0, loadStreak: 0 };
+  return { limit: limits.initial, starting: true, baselineMs: null, smoothedMs: null, tripLowestMs: null, tripAnswers: 0, tripSize: windowSize({ limit: limits.initial }), lastDecreaseMs: 0, loadStreak: 0 };
 }
 
 /** Requests the window lets be in flight now. */
-export function windowSize(window: PaceWindow): number {
+export function windowSize(window: Pick<PaceWindow, 'limit'>): number {
   return Math.max(1, Math.floor(window.limit));
 }
 
@@ -90,19 +98,25 @@ export function paceAfter(window: PaceWindow, answer: PaceAnswer, nowMs: number,
       const drift = window.limit <= 1 ? baselineDriftAlone : baselineDrift;
       const baselineMs = window.baselineMs === null || latency < window.baselineMs ? latency : window.baselineMs + (latency - window.baselineMs) * drift;
       const smoothedMs = window.smoothedMs === null ? latency : window.smoothedMs + (latency - window.smoothedMs) * smoothing;
-      const climbing = smoothedMs > baselineMs * climbFactor && smoothedMs - baselineMs > climbFloorMs;
-      const learned = { ...window, baselineMs, smoothedMs, loadStreak: 0 };
-      if (!climbing) return { window: { ...learned, limit: Math.min(limits.ceiling, window.limit + (window.starting ? 1 : 1 / window.limit)) }, pauseMs: 0 };
-      // Queueing: shrink towards where latency was still acceptable (the gradient of Netflix's concurrency-limits), once per round trip.
-      if (answer.sentAtMs < window.lastDecreaseMs) return { window: learned, pauseMs: 0 };
-      const gradient = Math.max(0.5, (baselineMs * climbFactor) / smoothedMs);
-      return { window: { ...learned, limit: Math.max(1, window.limit * gradient), starting: false, lastDecreaseMs: nowMs }, pauseMs: 0 };
+      const slow = (ms: number) => ms > baselineMs * climbFactor && ms - baselineMs > climbFloorMs;
+      const tripLowestMs = Math.min(window.tripLowestMs ?? latency, latency);
+      const tripAnswers = window.tripAnswers + 1;
+      const learned = { ...window, baselineMs, smoothedMs, tripLowestMs, tripAnswers, loadStreak: 0 };
+      const grown = slow(latency) ? learned : { ...learned, limit: Math.min(limits.ceiling, window.limit + (window.starting ? 1 : 1 / window.limit)) };
+      if (tripAnswers < window.tripSize) return { window: grown, pauseMs: 0 };
+      const nextTrip = { ...grown, tripLowestMs: null, tripAnswers: 0, tripSize: windowSize(grown) };
+      if (!slow(tripLowestMs) || answer.sentAtMs < window.lastDecreaseMs) return { window: nextTrip, pauseMs: 0 };
+      // Queueing: shrink towards where latency was still acceptable (the gradient of Netflix's concurrency-limits).
+      const gradient = Math.max(0.5, (baselineMs * climbFactor) / tripLowestMs);
+      const limit = Math.max(1, window.limit * gradient);
+      return { window: { ...nextTrip, limit, tripSize: windowSize({ limit }), starting: false, lastDecreaseMs: nowMs }, pauseMs: 0 };
     }
     case 'load': {
       const asked = answer.retryAfterSeconds === undefined ? 0 : Math.min(answer.retryAfterSeconds, longestPacedRetryAfterSeconds) * 1000;
       if (answer.sentAtMs < window.lastDecreaseMs) return { window, pauseMs: asked };
       const pause = Math.min(longestPauseMs, Math.max(firstPauseMs, window.smoothedMs ?? 0) * 2 ** window.loadStreak);
-      const shrunk = { ...window, limit: Math.max(1, window.limit / 2), starting: false, lastDecreaseMs: nowMs, loadStreak: window.loadStreak + 1 };
+      const limit = Math.max(1, window.limit / 2);
+      const shrunk = { ...window, limit, starting: false, lastDecreaseMs: nowMs, loadStreak: window.loadStreak + 1, tripLowestMs: null, tripAnswers: 0, tripSize: windowSize({ limit }) };
       return { window: shrunk, pauseMs: Math.max(pause, asked) };
     }
   }

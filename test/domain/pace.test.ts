@@ -57,10 +57,21 @@ describe('the pace window (domain)', () => {
 
   it('stops growing and shrinks when latency climbs well above the baseline; small rises on a fast receiver are not a climb', () => {
     const warm = after(startingWindow(limits), [ok(20)]);
-    const climbed = after(warm, Array(10).fill(ok(200, 500)), 1000);
+    // The first round trip still had the fast answer: slow answers stop the growth; the next, slow throughout, shrinks the window.
+    const climbed = after(warm, Array(20).fill(ok(200, 500)), 1000);
     expect(windowSize(climbed)).to.be.below(windowSize(warm));
     const fast = after(startingWindow(limits), [ok(1), ...Array(20).fill(ok(4))]);
     expect(windowSize(fast)).to.equal(29);
+  });
+
+  it('does not shrink for answers our own process was slow to read: a stall delays some answers of a round trip, a queueing receiver all', () => {
+    const warm = after(startingWindow(limits), Array(100).fill(ok(5)));
+    expect(windowSize(warm)).to.equal(64);
+    // A 150 ms stall (a collection, a busy event loop) delays every second answer of several round trips.
+    const stalled = after(warm, Array.from({ length: 64 * 4 }, (_, i) => ok(i % 2 === 0 ? 150 : 5, 500)), 1000);
+    expect(windowSize(stalled)).to.equal(64);
+    const queueing = after(warm, Array(64 * 2).fill(ok(150, 500)), 1000);
+    expect(windowSize(queueing)).to.be.below(64);
   });
 
   it('a 400 or a 500 says nothing of load', () => {
