@@ -22,6 +22,7 @@ export interface StoredEventToFanOut {
   accountId: number;
   event: string;
   subscriber: string | null;
+  occurredAt: Date;
   /** Deactivated since: a webhook deactivated after this still buffers the event. */
   bufferSince: Date;
 }
@@ -29,6 +30,8 @@ export interface StoredEventToFanOut {
 export interface PlannedDelivery {
   webhookId: number;
   eventId: number;
+  /** When its event happened: deliveries leave in this order. */
+  occurredAt: Date;
   sequence: number;
   previousSequence: number;
   /** The webhook is deactivated: the delivery waits for its activation. */
@@ -93,7 +96,7 @@ export function planFanOut(
         previousSequence = laneEnds.get(lane)?.lastSequence ?? storedLaneEnd(webhook.id, event.subscriber) ?? 0;
         laneEnds.set(lane, { webhookId: webhook.id, subscriber: event.subscriber, lastSequence: counter.lastSequence });
       }
-      deliveries.push({ webhookId: webhook.id, eventId: event.id, sequence: counter.lastSequence, previousSequence, buffered: !webhook.active });
+      deliveries.push({ webhookId: webhook.id, eventId: event.id, occurredAt: event.occurredAt, sequence: counter.lastSequence, previousSequence, buffered: !webhook.active });
       made += 1;
     }
     deliveriesPerEvent.set(event.id, made);

@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.js';
 import { ApiError, ErrorCode } from '../domain/errors.js';
-import { planFanOut, type StoredEventToFanOut } from '../domain/fanOut.js';
+import { planFanOut, type FanOutPlan, type StoredEventToFanOut } from '../domain/fanOut.js';
 import { readReportedEvent, type PayloadLimits, type ReportedEvent } from '../domain/event.js';
 import { inTransaction, RetryTransaction, type Pool, type PoolConnection } from '../storage/database.js';
 import { accountIdsByUsername, findLaneEnds, findReportedEvent, insertDeliveries, insertEvent, storeLaneEnds } from '../storage/eventsStore.js';
 import { anyOutboxRowWaiting, claimOutboxRows, deleteOutboxRows, refuseOutboxRow } from '../storage/outboxStore.js';
-import { leaseWebhooks, lockWebhooksOfEvents, newLease, recordFanOut, type ClaimedWebhook, type Lease } from '../storage/webhookLifecycleStore.js';
+import { leaseWebhooks, lockWebhooksOfEvents, newLease, recordFanOut, type ClaimedWebhook, type Lease, type ReceivingWebhook } from '../storage/webhookLifecycleStore.js';
 
 export interface IntakeOptions extends PayloadLimits {
   bufferDays: number;
@@ -188,9 +188,17 @@ export class EventIntake {
    * locked for a few statements per batch, not for every event's.
    */
   private async store(tx: PoolConnection, events: Array<{ event: ReportedEvent; accountId: number }>, now: Date): Promise<{ value: AcceptedEvent[]; due: ClaimedWebhook[] }> {
+    const { results, stored } = await this.storeEvents(tx, events, now);
+    const { plan, webhooks } = await this.fanOut(tx, stored, now);
+    for (const result of results) result.deliveries = plan.deliveriesPerEvent.get(result.id) ?? result.deliveries;
+    const sending = new Set(plan.deliveries.filter((d) => !d.buffered).map((d) => d.webhookId));
+    return { value: results, due: webhooks.filter((w) => w.sendableNow && sending.has(w.claimed.id)).map((w) => w.claimed) };
+  }
+
+  /** The events not reported before, stored; an id given twice in one batch is the same event. */
+  private async storeEvents(tx: PoolConnection, events: Array<{ event: ReportedEvent; accountId: number }>, now: Date): Promise<{ results: AcceptedEvent[]; stored: StoredEventToFanOut[] }> {
     const results: AcceptedEvent[] = [];
-    const toFanOut: StoredEventToFanOut[] = [];
-    const occurredAt = new Map<number, Date>();
+    const stored: StoredEventToFanOut[] = [];
     const storedHere = new Map<string, number>();
     for (const { event, accountId } of events) {
       const externalKey = `${accountId}\u0000${event.id}`;
@@ -209,20 +217,23 @@ export class EventIntake {
         throw error;
       });
       if (event.id !== null) storedHere.set(externalKey, id);
-      toFanOut.push({ id, accountId, event: event.event, subscriber: event.subscriber, bufferSince: new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000) });
-      occurredAt.set(id, event.occurredAt);
+      const bufferSince = new Date(event.occurredAt.getTime() - this.options.bufferDays * 86_400_000);
+      stored.push({ id, accountId, event: event.event, subscriber: event.subscriber, occurredAt: event.occurredAt, bufferSince });
       results.push({ id, deliveries: 0 });
     }
-    const kinds = new Map(toFanOut.map((e) => [`${e.accountId}\u0000${e.event}`, { accountId: e.accountId, event: e.event }]));
+    return { results, stored };
+  }
+
+  /** Locks the webhooks of the stored events, plans their deliveries and writes them with the counters and lane ends. */
+  private async fanOut(tx: PoolConnection, stored: StoredEventToFanOut[], now: Date): Promise<{ plan: FanOutPlan; webhooks: ReceivingWebhook[] }> {
+    const kinds = new Map(stored.map((e) => [`${e.accountId}\u0000${e.event}`, { accountId: e.accountId, event: e.event }]));
     const webhooks = await lockWebhooksOfEvents(tx, [...kinds.values()], now);
-    const subscribers = [...new Set(toFanOut.flatMap((e) => (e.subscriber === null ? [] : [e.subscriber])))];
+    const subscribers = [...new Set(stored.flatMap((e) => (e.subscriber === null ? [] : [e.subscriber])))];
     const laneEnds = await findLaneEnds(tx, webhooks.map((w) => w.counting.id), subscribers);
-    const plan = planFanOut(webhooks.map((w) => w.counting), toFanOut, laneEnds);
-    await insertDeliveries(tx, plan.deliveries, occurredAt, now);
+    const plan = planFanOut(webhooks.map((w) => w.counting), stored, laneEnds);
+    await insertDeliveries(tx, plan.deliveries, now);
     await recordFanOut(tx, plan.counters, now);
     await storeLaneEnds(tx, plan.laneEnds, now);
-    for (const result of results) result.deliveries = plan.deliveriesPerEvent.get(result.id) ?? result.deliveries;
-    const sending = new Set(plan.deliveries.filter((d) => !d.buffered).map((d) => d.webhookId));
-    return { value: results, due: webhooks.filter((w) => w.sendableNow && sending.has(w.claimed.id)).map((w) => w.claimed) };
+    return { plan, webhooks };
   }
 }

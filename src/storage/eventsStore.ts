@@ -58,11 +58,11 @@ function* chunks<T>(items: readonly T[]): Generator<T[]> {
 }
 
 /** The planned deliveries: pending for an active webhook, buffered for a deactivated one; each carries its event's time. */
-export async function insertDeliveries(tx: Queryable, deliveries: readonly PlannedDelivery[], occurredAt: Map<number, Date>, now: Date): Promise<void> {
+export async function insertDeliveries(tx: Queryable, deliveries: readonly PlannedDelivery[], now: Date): Promise<void> {
   for (const chunk of chunks(deliveries)) {
     await tx.query(
       'insert into deliveries (webhook_id, event_id, sequence, previous_sequence, status, occurred_at, created_at) values ?',
-      [chunk.map((d) => [d.webhookId, d.eventId, d.sequence, d.previousSequence, d.buffered ? 'buffered' : 'pending', occurredAt.get(d.eventId)!, now])],
+      [chunk.map((d) => [d.webhookId, d.eventId, d.sequence, d.previousSequence, d.buffered ? 'buffered' : 'pending', d.occurredAt, now])],
     );
   }
 }

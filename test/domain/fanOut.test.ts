@@ -7,7 +7,7 @@ const webhook = (id: number, change: Partial<CountingWebhook> = {}): CountingWeb
   id, accountId: 1, event: 'optin_finalized', active: true, deactivatedAt: null, lastSequence: 0, lastKeylessSequence: 0, previousKeylessSequence: 0, ...change,
 });
 const event = (id: number, subscriber: string | null, change: Partial<StoredEventToFanOut> = {}): StoredEventToFanOut => ({
-  id, accountId: 1, event: 'optin_finalized', subscriber, bufferSince: new Date(now.getTime() - 5 * day), ...change,
+  id, accountId: 1, event: 'optin_finalized', subscriber, occurredAt: now, bufferSince: new Date(now.getTime() - 5 * day), ...change,
 });
 const noLanes = () => undefined;
 
