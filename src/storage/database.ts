@@ -74,6 +74,7 @@ export function createPool(databaseUrl: string, connectionLimit = 10): Pool {
 // Deadlocks and lock wait timeouts undo the whole transaction; running it again is safe.
 const retryableErrors = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 const maxTries = 4;
+const isConflict = (error: unknown) => retryableErrors.has((error as { code?: string }).code ?? '');
 
 /** Runs work again, up to maxTries, while it fails in a way that a run from the start resolves. */
 async function retried<T>(work: () => Promise<T>, retryable: (error: unknown) => boolean): Promise<T> {
@@ -112,7 +113,7 @@ export function inTransaction<T>(pool: Pool, work: (connection: PoolConnection) 
       connection.release();
     }
   };
-  return retried(once, (error) => error instanceof RetryTransaction || retryableErrors.has((error as { code?: string }).code ?? ''));
+  return retried(once, (error) => error instanceof RetryTransaction || isConflict(error));
 }
 
 /**
@@ -159,5 +160,5 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * retries is not this: it is an error.
  */
 export function isDatabaseAway(error: unknown): boolean {
-  return isDatabaseUnavailable(error) && !retryableErrors.has((error as { code?: string }).code ?? '');
+  return isDatabaseUnavailable(error) && !isConflict(error);
 }

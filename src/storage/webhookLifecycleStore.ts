@@ -329,7 +329,7 @@ function byWebhook<T>(values: Map<number, T>, pick: (value: T) => unknown): [str
  */
 export async function recordFanOut(tx: Queryable, counters: Map<number, WebhookCounters>, now: Date): Promise<void> {
   if (counters.size === 0) return;
-  const columns = [
+  const [last, lastKeyless, previousKeyless, dropped] = [
     byWebhook(counters, (c) => c.lastSequence),
     byWebhook(counters, (c) => c.lastKeylessSequence),
     byWebhook(counters, (c) => c.previousKeylessSequence),
@@ -338,10 +338,10 @@ export async function recordFanOut(tx: Queryable, counters: Map<number, WebhookC
   await tx.query(
     `update webhooks w
      set w.due_at = if(w.active = 0, w.due_at, ${dueNow}),
-         w.last_sequence = ${columns[0]![0]}, w.last_keyless_sequence = ${columns[1]![0]}, w.previous_keyless_sequence = ${columns[2]![0]},
-         w.dropped_events = w.dropped_events + ${columns[3]![0]}
+         w.last_sequence = ${last[0]}, w.last_keyless_sequence = ${lastKeyless[0]}, w.previous_keyless_sequence = ${previousKeyless[0]},
+         w.dropped_events = w.dropped_events + ${dropped[0]}
      where w.id in (?)`,
-    [now, now, now, ...columns.flatMap(([, params]) => params), [...counters.keys()]],
+    [now, now, now, ...last[1], ...lastKeyless[1], ...previousKeyless[1], ...dropped[1], [...counters.keys()]],
   );
 }
 
