@@ -28,6 +28,20 @@ describe('migrate', () => {
     expect(rows.map((row) => row.file)).to.deep.equal(files);
   });
 
+  it('keeps a delivery\'s status in the keys that need it only, so that a status change rewrites two keys, not four', async () => {
+    // The queue (pending deliveries of a webhook) and the purge (finished ones by age) need it; the
+    // lanes that back off and the deliveries of an event do not (sql/021).
+    const connection = await mysql.createConnection({ ...parseDatabaseUrl(url).connection, database: name });
+    const [rows] = await connection.query<any[]>(
+      "select index_name, group_concat(column_name order by seq_in_index) as columns from information_schema.statistics where table_schema = database() and table_name = 'deliveries' group by index_name",
+    );
+    await connection.end();
+    const keys = Object.fromEntries(rows.map((row) => [row.index_name, row.columns.split(',')]));
+    expect(Object.keys(keys).filter((key) => keys[key].includes('status')).sort()).to.deep.equal(['ix_deliveries_finished', 'ix_deliveries_queue']);
+    expect(keys.ix_deliveries_lane_backoff).to.deep.equal(['webhook_id', 'retry_at']);
+    expect(keys.ix_deliveries_event_webhook).to.deep.equal(['event_id', 'webhook_id']);
+  });
+
   it('tries a statement again that lost a deadlock to a running process, and applies the file once', async () => {
     const directory = mkdtempSync(path.join(tmpdir(), 'migrations-'));
     const database = `test_${randomBytes(6).toString('hex')}`;
