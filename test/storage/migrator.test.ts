@@ -42,6 +42,15 @@ describe('migrate', () => {
     expect(keys.ix_deliveries_event_webhook).to.deep.equal(['event_id', 'webhook_id']);
   });
 
+  it('stores deliveries so that ending one updates its row in place (a NULL finished_at keeps its room)', async () => {
+    // In the compact row formats the row grows when finished_at is set, and full pages are
+    // reorganised or split: 1,543 bytes of redo per delivery ended, against 211 in place (sql/022).
+    const connection = await mysql.createConnection({ ...parseDatabaseUrl(url).connection, database: name });
+    const [rows] = await connection.query<any[]>("select row_format from information_schema.tables where table_schema = database() and table_name = 'deliveries'");
+    await connection.end();
+    expect(rows[0].row_format).to.equal('Redundant');
+  });
+
   it('tries a statement again that lost a deadlock to a running process, and applies the file once', async () => {
     const directory = mkdtempSync(path.join(tmpdir(), 'migrations-'));
     const database = `test_${randomBytes(6).toString('hex')}`;

@@ -1,0 +1,16 @@
+-- A delivery row is written twice: inserted pending, then updated when it
+-- ends (status, attempts, finished_at). In the compact row formats (DYNAMIC,
+-- the default, and COMPACT) a NULL column takes no room, so the update that
+-- sets finished_at makes the row longer: InnoDB cannot update it in place,
+-- and as a freshly filled page runs out of room it is reorganised or split,
+-- each logged in full. That was the largest single write cost of a delivery:
+-- 1,543 bytes of redo per delivered delivery against 235 for inserting it.
+-- In ROW_FORMAT=REDUNDANT a NULL fixed-length column keeps its room, so the
+-- update happens in place: 211 bytes of redo. Rows are a few bytes longer; no
+-- statement changes, so the previous release runs on as before.
+-- The table is rebuilt online (ALGORITHM=INPLACE, LOCK=NONE on MariaDB 10.6+
+-- and MySQL 8): writes go on while it runs, the previous release's included.
+-- It took 6.6 s for a million deliveries on a 2-core test machine. On a
+-- Galera cluster DDL runs as total order isolation and holds the cluster's
+-- commits while it runs: migrate at a quiet moment (docs/operations.md).
+alter table deliveries row_format = redundant;
