@@ -62,6 +62,11 @@ const longestPauseMs = 5000;
 /** The longest Retry-After the pace waits out itself; longer, and the endpoint counts as down (the circuit's rule). */
 export const longestPacedRetryAfterSeconds = 10;
 
+/** A latency that says the receiver queues: well over what it answers in when it does not. */
+function isSlow(latencyMs: number, baselineMs: number): boolean {
+  return latencyMs > baselineMs * climbFactor && latencyMs - baselineMs > climbFloorMs;
+}
+
 export function startingWindow(limits: PaceLimits): PaceWindow {
   return { limit: limits.initial, starting: true, baselineMs: null, smoothedMs: null, tripLowestMs: null, tripAnswers: 0, tripSize: windowSize({ limit: limits.initial }), lastDecreaseMs: 0, loadStreak: 0 };
 }
@@ -94,22 +99,27 @@ export function paceAfter(window: PaceWindow, answer: PaceAnswer, nowMs: number,
     case 'neutral':
       return { window, pauseMs: 0 };
     case 'accepted': {
+      // Once per answer on every worker's busiest path: one new window, no closures.
       const latency = answer.latencyMs;
       const drift = window.limit <= 1 ? baselineDriftAlone : baselineDrift;
       const baselineMs = window.baselineMs === null || latency < window.baselineMs ? latency : window.baselineMs + (latency - window.baselineMs) * drift;
       const smoothedMs = window.smoothedMs === null ? latency : window.smoothedMs + (latency - window.smoothedMs) * smoothing;
-      const slow = (ms: number) => ms > baselineMs * climbFactor && ms - baselineMs > climbFloorMs;
       const tripLowestMs = Math.min(window.tripLowestMs ?? latency, latency);
       const tripAnswers = window.tripAnswers + 1;
-      const learned = { ...window, baselineMs, smoothedMs, tripLowestMs, tripAnswers, loadStreak: 0 };
-      const grown = slow(latency) ? learned : { ...learned, limit: Math.min(limits.ceiling, window.limit + (window.starting ? 1 : 1 / window.limit)) };
-      if (tripAnswers < window.tripSize) return { window: grown, pauseMs: 0 };
-      const nextTrip = { ...grown, tripLowestMs: null, tripAnswers: 0, tripSize: windowSize(grown) };
-      if (!slow(tripLowestMs) || answer.sentAtMs < window.lastDecreaseMs) return { window: nextTrip, pauseMs: 0 };
+      const limit = isSlow(latency, baselineMs) ? window.limit : Math.min(limits.ceiling, window.limit + (window.starting ? 1 : 1 / window.limit));
+      const next: PaceWindow = { ...window, limit, baselineMs, smoothedMs, tripLowestMs, tripAnswers, loadStreak: 0 };
+      if (tripAnswers < window.tripSize) return { window: next, pauseMs: 0 };
+      // The round trip is complete: the next one is judged afresh.
+      next.tripLowestMs = null;
+      next.tripAnswers = 0;
+      next.tripSize = windowSize(next);
+      if (!isSlow(tripLowestMs, baselineMs) || answer.sentAtMs < window.lastDecreaseMs) return { window: next, pauseMs: 0 };
       // Queueing: shrink towards where latency was still acceptable (the gradient of Netflix's concurrency-limits).
-      const gradient = Math.max(0.5, (baselineMs * climbFactor) / tripLowestMs);
-      const limit = Math.max(1, window.limit * gradient);
-      return { window: { ...nextTrip, limit, tripSize: windowSize({ limit }), starting: false, lastDecreaseMs: nowMs }, pauseMs: 0 };
+      next.limit = Math.max(1, window.limit * Math.max(0.5, (baselineMs * climbFactor) / tripLowestMs));
+      next.tripSize = windowSize(next);
+      next.starting = false;
+      next.lastDecreaseMs = nowMs;
+      return { window: next, pauseMs: 0 };
     }
     case 'load': {
       const asked = answer.retryAfterSeconds === undefined ? 0 : Math.min(answer.retryAfterSeconds, longestPacedRetryAfterSeconds) * 1000;

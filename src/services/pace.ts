@@ -85,6 +85,7 @@ export class OriginPace {
   }
 
   private wakeAll(): void {
+    if (this.waiting.size === 0) return;
     const waiting = [...this.waiting];
     this.waiting.clear();
     for (const wake of waiting) wake();
