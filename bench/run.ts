@@ -12,6 +12,7 @@ import { benchLanes } from './lanes.js';
 import { benchLatency } from './latency.js';
 import { benchNeighbours } from './neighbours.js';
 import { benchPace } from './pace.js';
+import { benchRowWrites } from './rowWrites.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const only = process.argv[2];
@@ -22,6 +23,7 @@ if (!only || only === 'tail') rows.push(...(await benchTail()));
 if (!only || only === 'hostile') rows.push(...(await benchHostile()));
 if (!only || only === 'delivery') rows.push(...(await benchDelivery()));
 if (!only || only === 'delivery' || only === 'campaign') rows.push(...(await benchCampaign()));
+if (!only || only === 'delivery' || only === 'writes') rows.push(...(await benchRowWrites()));
 if (!only || only === 'latency') rows.push(...(await benchLatency()));
 if (!only || only === 'lanes') rows.push(...(await benchLanes()));
 if (!only || only === 'neighbours') rows.push(...(await benchNeighbours()));
