@@ -16,18 +16,20 @@ export class SubscriberLanes<T extends { subscriber: string | null }> {
 
   /** The earliest item whose subscriber has nothing in flight and nothing failed; undefined when none may start now. */
   next(): T | undefined {
-    for (let i = 0; i < this.waiting.length; i += 1) {
-      const item = this.waiting[i]!;
-      if (this.busy.has(item.subscriber) || this.blocked.has(item.subscriber)) continue;
-      this.waiting.splice(i, 1);
-      this.busy.add(item.subscriber);
-      return item;
-    }
-    return undefined;
+    const i = this.startable();
+    if (i < 0) return undefined;
+    const [item] = this.waiting.splice(i, 1);
+    this.busy.add(item!.subscriber);
+    return item;
   }
 
-  hasWaiting(): boolean {
-    return this.waiting.length > 0;
+  /** Whether an item may start now (`next` would give one). */
+  hasStartable(): boolean {
+    return this.startable() >= 0;
+  }
+
+  private startable(): number {
+    return this.waiting.findIndex((item) => !this.busy.has(item.subscriber) && !this.blocked.has(item.subscriber));
   }
 
   /** An item that must go again (refused for load): first in line, its subscriber not blocked. */

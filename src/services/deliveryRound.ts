@@ -74,14 +74,16 @@ export function sendRound(round: Round): Promise<RoundAttempt[]> {
       return false;
     };
     const pump = () => {
-      while (!ended && !lastFailed && inFlight < limit() && round.mayStart() && lanes.hasWaiting() && paceAllows()) {
+      // The pace is asked last: a round queued for it is woken by every answer of its origin, so only
+      // a round that has a lane free and a slot for it queues.
+      while (!ended && !lastFailed && inFlight < limit() && round.mayStart() && lanes.hasStartable()) {
         const extra = inFlight > 0;
         if (extra && !round.takeExtraSlot()) break;
-        const delivery = lanes.next();
-        if (!delivery) {
+        if (!paceAllows()) {
           if (extra) round.giveExtraSlot();
           break;
         }
+        const delivery = lanes.next()!;
         if (extra) extraSlots += 1;
         inFlight += 1;
         const attemptedAt = round.now();
