@@ -93,5 +93,5 @@ export function withCustomHeaders(custom: readonly CustomHeader[], own: Record<s
   if (custom.length === 0) return own;
   const headers: Record<string, string> = {};
   for (const { name, value } of custom) headers[name] = value;
-  return { ...headers, ...own };
+  return Object.assign(headers, own);
 }

@@ -107,7 +107,7 @@ export function paceAfter(window: PaceWindow, answer: PaceAnswer, nowMs: number,
       const tripLowestMs = Math.min(window.tripLowestMs ?? latency, latency);
       const tripAnswers = window.tripAnswers + 1;
       const limit = isSlow(latency, baselineMs) ? window.limit : Math.min(limits.ceiling, window.limit + (window.starting ? 1 : 1 / window.limit));
-      const next: PaceWindow = { ...window, limit, baselineMs, smoothedMs, tripLowestMs, tripAnswers, loadStreak: 0 };
+      const next: PaceWindow = { limit, starting: window.starting, baselineMs, smoothedMs, tripLowestMs, tripAnswers, tripSize: window.tripSize, lastDecreaseMs: window.lastDecreaseMs, loadStreak: 0 };
       if (tripAnswers < window.tripSize) return { window: next, pauseMs: 0 };
       // The round trip is complete: the next one is judged afresh.
       next.tripLowestMs = null;

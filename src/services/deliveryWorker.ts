@@ -541,7 +541,8 @@ export class DeliveryWorker implements DirectDelivery {
   private send(held: HeldWebhook, delivery: PendingDelivery, now: Date): Promise<AttemptOutcome> {
     const { url, headers, keys } = held.target;
     const signed = signedHeaders(keys, messageIdOf(delivery.id), delivery.event, now, delivery.payload);
-    const own = delivery.sequence ? { ...signed, ...sequenceHeaders(delivery.sequence) } : signed;
+    // signed is this attempt's own object; spreading header objects costs microseconds per attempt.
+    const own = delivery.sequence ? Object.assign(signed, sequenceHeaders(delivery.sequence)) : signed;
     return this.sender.send({ url, body: delivery.payload, headers: withCustomHeaders(headers, own) });
   }
 
