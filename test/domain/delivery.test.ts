@@ -33,4 +33,18 @@ describe('subscriber lanes', () => {
     expect(lanes.next()?.id).to.equal(4);
     expect(lanes.next()).to.equal(undefined);
   });
+
+  it('tells whether anything may start: not while every waiting lane is busy or failed, again once a refused one comes back', () => {
+    const one = item(1, 'a');
+    const lanes = new SubscriberLanes([one, item(2, 'a'), item(3, 'b')]);
+    expect([lanes.next()?.id, lanes.next()?.id]).to.deep.equal([1, 3]);
+    expect(lanes.hasStartable()).to.equal(false); // 2 waits behind 1
+    lanes.finished(item(3, 'b'), false);
+    expect(lanes.hasStartable()).to.equal(false); // b failed, but nothing of b waits
+    lanes.requeue(one); // refused for load: goes again first
+    expect(lanes.hasStartable()).to.equal(true);
+    expect(lanes.next()?.id).to.equal(1);
+    lanes.finished(one, false);
+    expect(lanes.hasStartable()).to.equal(false); // a failed: 2 stays
+  });
 });
