@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createPool, type Pool } from '../src/storage/database.js';
 import { EventIntake } from '../src/services/eventIntake.js';
+import { loadPendingDeliveries } from '../src/storage/deliveriesStore.js';
 import { Housekeeping } from '../src/services/housekeeping.js';
 import { makeAccount, startService, type RunningService, type TestAccount } from './helpers/service.js';
 
@@ -89,7 +90,6 @@ describe('intake and round costs that do not grow with history', function () {
       );
       queued += count;
     };
-    const { loadPendingDeliveries } = await import('../src/storage/deliveriesStore.js');
     const round = () => loadPendingDeliveries(single, id, { rows: 100, bytes: 256 * 1024, beside: 20 }, null);
     await queue(1000);
     const small = await indexReadsOf(round);

@@ -19,8 +19,8 @@ export class SubscriberLanes<T extends { subscriber: string | null }> {
 
   /** The earliest item whose subscriber has nothing in flight and nothing failed; undefined when none may start now. */
   next(): T | undefined {
-    if (!this.hasStartable()) return undefined;
     const i = this.waiting.findIndex((item) => this.isFree(item.subscriber));
+    if (i < 0) return undefined;
     const [item] = this.waiting.splice(i, 1);
     this.count(item!.subscriber, -1);
     this.busy.add(item!.subscriber);

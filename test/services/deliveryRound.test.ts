@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { AttemptOutcome } from '../../src/domain/delivery.js';
-import { sendRound, type Round } from '../../src/services/deliveryRound.js';
+import { sendRound } from '../../src/services/deliveryRound.js';
 import type { PendingDelivery } from '../../src/storage/deliveriesStore.js';
 
 const accepted: AttemptOutcome = { succeeded: true, statusCode: 204, durationMs: 1 };
@@ -34,9 +34,12 @@ function onePaceAtATime() {
   return pace;
 }
 
-function roundOf(deliveries: PendingDelivery[], pace: ReturnType<typeof onePaceAtATime>, extraSlots: () => boolean, sent: number[]): Round {
-  return {
-    deliveries,
+/** Sends one round of deliveries of these subscribers against a pace of one request at a time; what went, in which order, and how often the round queued for the pace. */
+async function sendAgainstOnePace(subscribers: Array<string | null>, extraSlots: () => boolean) {
+  const pace = onePaceAtATime();
+  const sent: number[] = [];
+  const attempts = await sendRound({
+    deliveries: deliveriesOf(subscribers),
     parallelism: 8,
     probing: false,
     endsRound: () => false,
@@ -52,36 +55,31 @@ function roundOf(deliveries: PendingDelivery[], pace: ReturnType<typeof onePaceA
       pace.ended();
       return { outcome: accepted, paced: false };
     },
-  };
+  });
+  return { sent, attempts, queued: pace.queued };
 }
 
 describe('a delivery round and the receiver\'s pace', () => {
   // Every round queued for the pace is woken by every answer of its origin: a
   // round that could not start anything anyway would cost a wake-up per answer.
   it('does not queue for the pace while its only lane is busy', async () => {
-    const pace = onePaceAtATime();
-    const sent: number[] = [];
-    const attempts = await sendRound(roundOf(deliveriesOf([null, null, null]), pace, () => true, sent));
+    const { sent, attempts, queued } = await sendAgainstOnePace([null, null, null], () => true);
     expect(sent).to.deep.equal([1, 2, 3]);
     expect(attempts).to.have.length(3);
-    expect(pace.queued).to.equal(0);
+    expect(queued).to.equal(0);
   });
 
   it('does not queue for the pace while it has no slot for another attempt', async () => {
-    const pace = onePaceAtATime();
-    const sent: number[] = [];
-    const attempts = await sendRound(roundOf(deliveriesOf(['a', 'b', 'c']), pace, () => false, sent));
+    const { sent, attempts, queued } = await sendAgainstOnePace(['a', 'b', 'c'], () => false);
     expect(sent).to.deep.equal([1, 2, 3]);
     expect(attempts).to.have.length(3);
-    expect(pace.queued).to.equal(0);
+    expect(queued).to.equal(0);
   });
 
   it('queues for the pace when an attempt could start but the receiver has no room, and goes on when woken', async () => {
-    const pace = onePaceAtATime();
-    const sent: number[] = [];
-    const attempts = await sendRound(roundOf(deliveriesOf(['a', 'b', 'c']), pace, () => true, sent));
+    const { sent, attempts, queued } = await sendAgainstOnePace(['a', 'b', 'c'], () => true);
     expect(sent).to.deep.equal([1, 2, 3]);
     expect(attempts).to.have.length(3);
-    expect(pace.queued).to.be.greaterThan(0);
+    expect(queued).to.be.greaterThan(0);
   });
 });
