@@ -22,24 +22,24 @@ import { checkOut, previousReleases, runReleaseCli, startReleaseCli, thisTree, t
 import { spread } from './subjects.js';
 
 /** `subscribers`: how many subscriber keys the events cycle through (0: none, one lane per webhook). */
-interface Workload {
+export interface Workload {
   webhooks: number;
   events: number;
   subscribers: number;
 }
 
-const workloads: Workload[] = [
+export const workloads: Workload[] = [
   { webhooks: 100, events: 200, subscribers: 200 },
   { webhooks: 100, events: 200, subscribers: 0 },
   { webhooks: 1, events: 4000, subscribers: 200 },
 ];
-const totalOf = (w: Workload) => w.webhooks * w.events;
+export const totalOf = (w: Workload) => w.webhooks * w.events;
 
 const describe = (w: Workload, batch: number) =>
   `${w.webhooks === 1 ? 'one webhook' : `${w.webhooks} webhooks on one event`}, ${w.events} events ${w.subscribers === 0 ? 'without a subscriber key' : w.subscribers >= w.events ? 'of as many subscribers' : `of ${w.subscribers} subscribers`} in calls of ${batch} (${totalOf(w)} deliveries), serve + 1 worker process`;
 const intakeConcurrency = 4;
 const batch = Number(process.env.BENCH_CAMPAIGN_BATCH ?? 10);
-const token = 'campaign-token';
+export const token = 'campaign-token';
 
 /** Counts what arrives; `until(n)` resolves when n requests have. */
 class CountingReceiver {
@@ -119,15 +119,8 @@ interface Run {
   cpuPerThousand: Array<number | undefined>;
 }
 
-async function campaign(release: Release, receiver: CountingReceiver, receiverOrigin: string, workload: Workload): Promise<Run> {
-  const { webhooks, events, subscribers } = workload;
-  const total = totalOf(workload);
-  const database = await createTestDatabase({ migrated: false });
-  const port = await freePort();
-  const env = { DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: token, PORT: String(port) };
-  await runReleaseCli(release, ['migrate'], env);
-  const connection = await mysql.createConnection({ ...parseDatabaseUrl(database.url).connection, database: database.name });
-  // The same rows for every release: columns the first release had.
+/** The same rows for every release: columns the first release had. */
+export async function seedCampaign(connection: mysql.Connection, receiverOrigin: string, { webhooks }: Workload): Promise<void> {
   await connection.query("insert into accounts (username, password_hash, email, language, created_at) values ('shop', 'unused', 'shop@example.com', 'en', now())");
   await connection.query(
     `insert into webhooks (account_id, app, event, url, secret, created_at)
@@ -135,8 +128,43 @@ async function campaign(release: Release, receiver: CountingReceiver, receiverOr
      from accounts a join (select seq as n from seq_1_to_${webhooks}) n`,
     [receiverOrigin],
   );
+}
+
+export const campaignIntake = (port: number) => new Pool(`http://127.0.0.1:${port}`, { connections: intakeConcurrency });
+
+/** The workload's events through POST /internal/events, `batch` a call, `intakeConcurrency` calls at once; each payload's `id` is its n. */
+export async function postCampaign(intake: Pool, { events, subscribers }: Workload, release: Release): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: intakeConcurrency }, async () => {
+    while (next < events) {
+      const first = next;
+      next = Math.min(events, next + batch);
+      const calls = Array.from({ length: next - first }, (_, i) => {
+        const n = first + i;
+        const payload = subscribers > 0 ? { id: n, subscriber_id: 7_000_000 + (n % subscribers), fields: [{ id: 1, value: `s${n}@example.com` }] } : { id: n, fields: [{ id: 1, value: `s${n}@example.com` }] };
+        return { account: 'shop', event: 'optin_finalized', payload };
+      });
+      const response = await intake.request({
+        method: 'POST', path: '/internal/events',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(calls),
+      });
+      await response.body.dump();
+      if (response.statusCode !== 202) throw new Error(`${release.label}: intake answered ${response.statusCode}`);
+    }
+  }));
+}
+
+async function campaign(release: Release, receiver: CountingReceiver, receiverOrigin: string, workload: Workload): Promise<Run> {
+  const total = totalOf(workload);
+  const database = await createTestDatabase({ migrated: false });
+  const port = await freePort();
+  const env = { DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: token, PORT: String(port) };
+  await runReleaseCli(release, ['migrate'], env);
+  const connection = await mysql.createConnection({ ...parseDatabaseUrl(database.url).connection, database: database.name });
+  await seedCampaign(connection, receiverOrigin, workload);
   const children = [startReleaseCli(release, ['serve'], env), startReleaseCli(release, ['worker'], env)];
-  const intake = new Pool(`http://127.0.0.1:${port}`, { connections: intakeConcurrency });
+  const intake = campaignIntake(port);
   try {
     await waitForPort(port);
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the worker up and polling
@@ -145,25 +173,7 @@ async function campaign(release: Release, receiver: CountingReceiver, receiverOr
     const before = await readCounters(connection);
     const cpuBefore = processCpu(pids);
     const started = performance.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: intakeConcurrency }, async () => {
-      while (next < events) {
-        const first = next;
-        next = Math.min(events, next + batch);
-        const calls = Array.from({ length: next - first }, (_, i) => {
-          const n = first + i;
-          const payload = subscribers > 0 ? { id: n, subscriber_id: 7_000_000 + (n % subscribers), fields: [{ id: 1, value: `s${n}@example.com` }] } : { id: n, fields: [{ id: 1, value: `s${n}@example.com` }] };
-          return { account: 'shop', event: 'optin_finalized', payload };
-        });
-        const response = await intake.request({
-          method: 'POST', path: '/internal/events',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify(calls),
-        });
-        await response.body.dump();
-        if (response.statusCode !== 202) throw new Error(`${release.label}: intake answered ${response.statusCode}`);
-      }
-    }));
+    await postCampaign(intake, workload, release);
     const intakeSeconds = (performance.now() - started) / 1000;
     await receiver.until(total, 300_000);
     const seconds = (performance.now() - started) / 1000;

@@ -2,21 +2,27 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 
+/** What makes an arrival: by default the payload's field n, one arrival per event whatever webhook it came by. */
+export type ArrivalKey = (path: string, payload: Record<string, unknown>) => string;
+
 /**
- * A receiver in the benchmark process that notes when each event (payload
- * field n) arrives; `refuse` may answer a request 502 instead (not an arrival).
+ * A receiver in the benchmark process that notes when each event (by `key`)
+ * first arrives, and counts every request; `refuse` may answer a request 502
+ * instead (not an arrival).
  */
 export class ArrivalRecorder {
   readonly arrivals = new Map<string, number>();
   refused = 0;
+  requests = 0;
   private readonly server: Server;
 
-  constructor(private readonly delayMs = 0, refuse: () => boolean = () => false) {
+  constructor(private readonly delayMs = 0, refuse: () => boolean = () => false, key: ArrivalKey = (_path, payload) => String(payload.n)) {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        const n = String(JSON.parse(Buffer.concat(chunks).toString()).n);
+        this.requests += 1;
+        const n = key(req.url ?? '', JSON.parse(Buffer.concat(chunks).toString()));
         if (refuse()) {
           this.refused += 1;
           res.writeHead(502).end();
