@@ -6,6 +6,8 @@
 //     and with 4 worker processes; targets p50 < 25 ms, p99 < 100 ms
 //   - the same without direct delivery (DIRECT_DELIVERY=0): workers poll
 //   - serve and worker in one process (npm start)
+//   - serve + 1 worker process of this tree and of the previous releases,
+//     alternating, two runs each
 // And what an idle worker costs the database: statements per second (MariaDB's
 // Questions counter) while one worker process runs with nothing to do.
 import { freePort, waitForPort } from '../test/helpers/ports.js';
@@ -15,7 +17,9 @@ import { Application } from '../src/main.js';
 import { createAccount } from '../src/services/accounts.js';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/database.js';
 import { startCli, stopChild } from './child.js';
-import { ArrivalRecorder, emitSteadily, latencies, ms } from './latencyProbe.js';
+import { checkOut, previousReleases, startReleaseCli, thisTree, type Release } from './releases.js';
+import { spread } from './subjects.js';
+import { ArrivalRecorder, emitSteadily, latencies, ms, type Latencies } from './latencyProbe.js';
 
 const count = 1000;
 const perSecond = 100;
@@ -30,26 +34,27 @@ async function withWebhook(database: TestDatabase, receiver: ArrivalRecorder): P
   }
 }
 
-/** Runs `serve` (or `start`) and `workers` worker processes, emits, and returns the row of figures. */
-async function measure(label: string, topology: { serve: 'serve' | 'start'; workers: number; env?: Record<string, string> }): Promise<string[]> {
+interface Topology {
+  serve: 'serve' | 'start';
+  workers: number;
+  env?: Record<string, string>;
+}
+
+/** Runs `serve` (or `start`) and `workers` worker processes of a release, emits, and returns the latencies. */
+async function latenciesOf(topology: Topology, release: Release = thisTree): Promise<{ delivery: Latencies; intake: Latencies }> {
   const database = await createTestDatabase();
   const receiver = await new ArrivalRecorder().start();
   await withWebhook(database, receiver);
   const port = await freePort();
   const env = { DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: 'bench-token', PORT: String(port), ...topology.env };
-  const children = [startCli([topology.serve], env), ...Array.from({ length: topology.workers }, () => startCli(['worker'], env))];
+  const children = [startReleaseCli(release, [topology.serve], env), ...Array.from({ length: topology.workers }, () => startReleaseCli(release, ['worker'], env))];
   try {
     await waitForPort(port);
     await new Promise((resolve) => setTimeout(resolve, 1000)); // every worker up and polling
     const answered = new Map<string, number>();
     const sent = await emitSteadily({ origin: `http://127.0.0.1:${port}`, token: 'bench-token' }, 'latency', count, perSecond, '', answered);
     await receiver.waitFor(count, 10_000);
-    const delivery = latencies(sent, receiver.arrivals);
-    const intake = latencies(sent, answered);
-    return [
-      `| ${label}: intake-to-receipt p50 | ${ms(delivery.p50)} | the intake call alone ${ms(intake.p50)} | target < 25 ms |`,
-      `| ${label}: intake-to-receipt p99 (received ${delivery.received} of ${delivery.count}) | ${ms(delivery.p99)} | the intake call alone ${ms(intake.p99)} | target < 100 ms |`,
-    ];
+    return { delivery: latencies(sent, receiver.arrivals), intake: latencies(sent, answered) };
   } finally {
     await Promise.all(children.map(stopChild));
     receiver.close();
@@ -85,9 +90,37 @@ async function idleQueriesPerSecond(): Promise<string[]> {
   }
 }
 
+async function measure(label: string, topology: Topology): Promise<string[]> {
+  const { delivery, intake } = await latenciesOf(topology);
+  return [
+    `| ${label}: intake-to-receipt p50 | ${ms(delivery.p50)} | the intake call alone ${ms(intake.p50)} | target < 25 ms |`,
+    `| ${label}: intake-to-receipt p99 (received ${delivery.received} of ${delivery.count}) | ${ms(delivery.p99)} | the intake call alone ${ms(intake.p99)} | target < 100 ms |`,
+  ];
+}
+
+/** serve + 1 worker process of this tree and of the previous releases, alternating, two runs each. */
+async function besideReleases(): Promise<string[]> {
+  const previous = process.env.BENCH_PREVIOUS === '0' ? [] : previousReleases.map(({ label, commit }) => checkOut(label, commit));
+  const releases: Release[] = [thisTree, ...previous];
+  const runs = new Map<Release, Array<{ delivery: Latencies; intake: Latencies }>>(releases.map((release) => [release, []]));
+  try {
+    for (let round = 0; round < 2; round += 1) {
+      for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await latenciesOf({ serve: 'serve', workers: 1 }, release));
+    }
+  } finally {
+    for (const release of previous) release.remove();
+  }
+  const range = (values: number[]) => spread(values, (value) => ms(value));
+  return releases.map((release) => {
+    const own = runs.get(release)!;
+    const received = own.map((run) => run.delivery.received).reduce((a, b) => a + b, 0);
+    return `| serve + 1 worker process; ${release.label}: intake-to-receipt p50 / p99 (two runs; received ${received} of ${2 * count}) | ${range(own.map((run) => run.delivery.p50))} / ${range(own.map((run) => run.delivery.p99))} | the intake call alone ${range(own.map((run) => run.intake.p50))} / ${range(own.map((run) => run.intake.p99))} | target < 25 ms / < 100 ms |`;
+  });
+}
+
 export async function benchLatency(): Promise<string[]> {
   return [
-    ...(await measure('serve + 1 worker process', { serve: 'serve', workers: 1 })),
+    ...(await besideReleases()),
     ...(await measure('serve + 4 worker processes', { serve: 'serve', workers: 4 })),
     ...(await measure('serve + 1 worker process, DIRECT_DELIVERY=0 (workers poll every 100 ms)', { serve: 'serve', workers: 1, env: { DIRECT_DELIVERY: '0', POLL_INTERVAL_MS: '100' } })),
     ...(await measure('serve and worker in one process (npm start)', { serve: 'start', workers: 0 })),
