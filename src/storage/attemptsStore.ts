@@ -1,5 +1,6 @@
 import type { FailureClass } from '../domain/delivery.js';
 import { run, type Queryable, type ResultSetHeader, type RowDataPacket } from './database.js';
+import { valuesList } from './sqlValues.js';
 
 /** One HTTP try of one delivery, as the attempt log keeps it. */
 export interface AttemptRecord {
@@ -22,11 +23,8 @@ export interface AttemptRecord {
  */
 export async function insertAttempts(tx: Queryable, attempts: AttemptRecord[]): Promise<void> {
   if (attempts.length === 0) return;
-  await run(
-    tx,
-    'insert ignore into attempts (delivery_id, webhook_id, attempted_at, duration_ms, status_code, succeeded, failure_class, error, response, worker) values ?',
-    [attempts.map((a) => [a.deliveryId, a.webhookId, a.attemptedAt, Math.round(a.durationMs), a.statusCode, a.succeeded ? 1 : 0, a.failureClass, a.error?.slice(0, 500) ?? null, a.response, a.worker])],
-  );
+  const rows = valuesList(tx, attempts.map((a) => [a.deliveryId, a.webhookId, a.attemptedAt, Math.round(a.durationMs), a.statusCode, a.succeeded ? 1 : 0, a.failureClass, a.error?.slice(0, 500) ?? null, a.response, a.worker]));
+  await run(tx, `insert ignore into attempts (delivery_id, webhook_id, attempted_at, duration_ms, status_code, succeeded, failure_class, error, response, worker) values ${rows}`, []);
 }
 
 export async function purgeOldAttempts(db: Queryable, attemptedBefore: Date, limit: number): Promise<number> {

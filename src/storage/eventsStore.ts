@@ -1,6 +1,7 @@
 import type { FanOutPlan, PlannedDelivery } from '../domain/fanOut.js';
 import type { EventName } from '../domain/webhook.js';
 import type { Queryable, ResultSetHeader, RowDataPacket } from './database.js';
+import { valuesList } from './sqlValues.js';
 
 export interface StoredEvent {
   accountId: number;
@@ -60,20 +61,18 @@ function* chunks<T>(items: readonly T[]): Generator<T[]> {
 /** The planned deliveries: pending for an active webhook, buffered for a deactivated one; each carries its event's time. */
 export async function insertDeliveries(tx: Queryable, deliveries: readonly PlannedDelivery[], now: Date): Promise<void> {
   for (const chunk of chunks(deliveries)) {
-    await tx.query(
-      'insert into deliveries (webhook_id, event_id, sequence, previous_sequence, status, occurred_at, created_at) values ?',
-      [chunk.map((d) => [d.webhookId, d.eventId, d.sequence, d.previousSequence, d.buffered ? 'buffered' : 'pending', d.occurredAt, now])],
-    );
+    const rows = valuesList(tx, chunk.map((d) => [d.webhookId, d.eventId, d.sequence, d.previousSequence, d.buffered ? 'buffered' : 'pending', d.occurredAt, now]));
+    await tx.query(`insert into deliveries (webhook_id, event_id, sequence, previous_sequence, status, occurred_at, created_at) values ${rows}`);
   }
 }
 
 /** Each lane the batch extended now ends at its newest sequence. */
 export async function storeLaneEnds(tx: Queryable, laneEnds: FanOutPlan['laneEnds'], now: Date): Promise<void> {
   for (const chunk of chunks(laneEnds)) {
+    const rows = valuesList(tx, chunk.map((lane) => [lane.webhookId, lane.subscriber, lane.lastSequence, now]));
     await tx.query(
-      `insert into lane_sequences (webhook_id, subscriber, last_sequence, last_at) values ?
+      `insert into lane_sequences (webhook_id, subscriber, last_sequence, last_at) values ${rows}
        on duplicate key update last_sequence = values(last_sequence), last_at = values(last_at)`,
-      [chunk.map((lane) => [lane.webhookId, lane.subscriber, lane.lastSequence, now])],
     );
   }
 }
