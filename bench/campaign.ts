@@ -35,8 +35,8 @@ export const workloads: Workload[] = [
 ];
 export const totalOf = (w: Workload) => w.webhooks * w.events;
 
-const describe = (w: Workload, batch: number) =>
-  `${w.webhooks === 1 ? 'one webhook' : `${w.webhooks} webhooks on one event`}, ${w.events} events ${w.subscribers === 0 ? 'without a subscriber key' : w.subscribers >= w.events ? 'of as many subscribers' : `of ${w.subscribers} subscribers`} in calls of ${batch} (${totalOf(w)} deliveries), serve + 1 worker process`;
+export const describeWorkload = (w: Workload) =>
+  `${w.webhooks === 1 ? 'one webhook' : `${w.webhooks} webhooks on one event`}, ${w.events} events ${w.subscribers === 0 ? 'without a subscriber key' : w.subscribers >= w.events ? 'of as many subscribers' : `of ${w.subscribers} subscribers`} in calls of ${batch} (${totalOf(w)} deliveries)`;
 const intakeConcurrency = 4;
 const batch = Number(process.env.BENCH_CAMPAIGN_BATCH ?? 10);
 export const token = 'campaign-token';
@@ -83,7 +83,7 @@ const counters = ['Questions', 'Com_commit', 'Handler_read_key', 'Handler_read_n
 type Counters = Record<(typeof counters)[number], number>;
 
 /** CPU time a process has used so far, in ms (Linux); undefined when it cannot be read. */
-function cpuMsOf(pid: number | undefined): number | undefined {
+export function cpuMsOf(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     // Fields 14 and 15 (utime, stime) after the command name, in clock ticks of 10 ms.
@@ -94,7 +94,7 @@ function cpuMsOf(pid: number | undefined): number | undefined {
   }
 }
 
-function databasePid(): number | undefined {
+export function databasePid(): number | undefined {
   try {
     return Number(execFileSync('pidof', ['-s', 'mariadbd'], { encoding: 'utf8' }).trim()) || undefined;
   } catch {
@@ -233,7 +233,7 @@ export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_R
         for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await campaign(release, receiver, origin, workload));
         floor.push(await plainLoop(origin, receiver, totalOf(workload)));
       }
-      const label = describe(workload, batch);
+      const label = `${describeWorkload(workload)}, serve + 1 worker process`;
       const ours = runs.get(thisTree)!.map((run) => run.rate);
       for (const release of releases) {
         const rates = runs.get(release)!.map((run) => run.rate);

@@ -1,0 +1,67 @@
+// What intake alone costs per delivery it writes: the campaign workloads'
+// events (100 webhooks, 200 events, with and without subscriber keys) through
+// POST /internal/events to `serve` without direct delivery and with no worker,
+// so that nothing is sent; CPU of serve and of MariaDB per delivery written.
+// A quieter figure than the campaign's rates: nothing else runs. This tree and
+// the previous releases alternate in the same run.
+import mysql from 'mysql2/promise';
+import { parseDatabaseUrl } from '../src/storage/database.js';
+import { createTestDatabase } from '../test/helpers/database.js';
+import { freePort, waitForPort } from '../test/helpers/ports.js';
+import { campaignIntake, cpuMsOf, databasePid, describeWorkload, postCampaign, seedCampaign, token, totalOf, workloads, type Workload } from './campaign.js';
+import { stopChild } from './child.js';
+import { checkOut, previousReleases, runReleaseCli, startReleaseCli, thisTree, type Release } from './releases.js';
+import { spread } from './subjects.js';
+
+/** µs of CPU per delivery written: serve, the database. */
+async function intakeCost(release: Release, workload: Workload): Promise<[number, number]> {
+  const database = await createTestDatabase({ migrated: false });
+  const port = await freePort();
+  const env = { DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: token, PORT: String(port), DIRECT_DELIVERY: '0' };
+  await runReleaseCli(release, ['migrate'], env);
+  const connection = await mysql.createConnection({ ...parseDatabaseUrl(database.url).connection, database: database.name });
+  // Nothing listens there: nothing is sent anyway.
+  await seedCampaign(connection, 'http://127.0.0.1:9', workload);
+  const serve = startReleaseCli(release, ['serve'], env);
+  const intake = campaignIntake(port);
+  try {
+    await waitForPort(port);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const pids = [serve.pid, databasePid()];
+    const before = pids.map(cpuMsOf);
+    await postCampaign(intake, workload, release);
+    const after = pids.map(cpuMsOf);
+    const perDelivery = (i: number) => ((after[i]! - before[i]!) * 1000) / totalOf(workload);
+    return [perDelivery(0), perDelivery(1)];
+  } finally {
+    await intake.close();
+    await stopChild(serve);
+    await connection.end();
+    await database.drop();
+  }
+}
+
+export async function benchIntake(rounds = Number(process.env.BENCH_INTAKE_ROUNDS ?? 3)): Promise<string[]> {
+  const previous = process.env.BENCH_PREVIOUS === '0' ? [] : previousReleases.map(({ label, commit }) => checkOut(label, commit));
+  const releases: Release[] = [thisTree, ...previous];
+  const rows: string[] = [];
+  try {
+    for (const workload of workloads.filter((w) => w.webhooks > 1)) {
+      const runs = new Map<Release, Array<[number, number]>>(releases.map((release) => [release, []]));
+      for (let round = 0; round < rounds; round += 1) {
+        for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await intakeCost(release, workload));
+      }
+      const ours = runs.get(thisTree)!;
+      for (const release of releases) {
+        const own = runs.get(release)!;
+        const range = (i: 0 | 1) => spread(own.map((run) => run[i]), (value) => value.toFixed(1));
+        const total = (run: [number, number]) => run[0] + run[1];
+        const versusOurs = release === thisTree ? '' : `this tree ${spread(ours.map((run, i) => total(run) / total(own[i]!)), (value) => value.toFixed(2))}× its CPU`;
+        rows.push(`| intake alone: ${describeWorkload(workload)}, serve without direct delivery, no worker; ${release.label} | serve ${range(0)} µs, database ${range(1)} µs of CPU per delivery written | | ${versusOurs} |`);
+      }
+    }
+  } finally {
+    for (const release of previous) release.remove();
+  }
+  return rows;
+}
