@@ -18,7 +18,7 @@ import { parseDatabaseUrl } from '../src/storage/database.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { freePort, waitForPort } from '../test/helpers/ports.js';
 import { stopChild } from './child.js';
-import { checkOut, previousReleases, runReleaseCli, startReleaseCli, thisTree, type Release } from './releases.js';
+import { alternately, runReleaseCli, startReleaseCli, thisTree, withReleases, type Release } from './releases.js';
 import { spread } from './subjects.js';
 
 /** `subscribers`: how many subscriber keys the events cycle through (0: none, one lane per webhook). */
@@ -216,44 +216,39 @@ async function plainLoop(origin: string, receiver: CountingReceiver, total: numb
 const range = (values: number[], digits = 0) => spread(values, (value) => value.toFixed(digits));
 
 export async function benchCampaign(rounds = Number(process.env.BENCH_CAMPAIGN_ROUNDS ?? 2)): Promise<string[]> {
-  // BENCH_PREVIOUS=0 measures this tree alone, for quick looks while working; documented figures always have the previous releases beside.
-  const previous = process.env.BENCH_PREVIOUS === '0' ? [] : previousReleases.map(({ label, commit }) => checkOut(label, commit));
-  const releases: Release[] = [thisTree, ...previous];
   const receiver = new CountingReceiver();
   const origin = await receiver.start();
   const rows: string[] = [];
   try {
-    // BENCH_CAMPAIGN_WORKLOAD=n (0, 1, 2) runs one workload alone, for more rounds of it in the same time.
-    const only = process.env.BENCH_CAMPAIGN_WORKLOAD;
-    for (const workload of only === undefined ? workloads : [workloads[Number(only)]!]) {
-      const runs = new Map<Release, Run[]>(releases.map((release) => [release, []]));
-      const floor: number[] = [];
-      for (let round = 0; round < rounds; round += 1) {
-        // Alternating, so that a slow minute of the machine falls on every release alike.
-        for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await campaign(release, receiver, origin, workload));
-        floor.push(await plainLoop(origin, receiver, totalOf(workload)));
+    await withReleases(async (releases) => {
+      // BENCH_CAMPAIGN_WORKLOAD=n (0, 1, 2) runs one workload alone, for more rounds of it in the same time.
+      const only = process.env.BENCH_CAMPAIGN_WORKLOAD;
+      for (const workload of only === undefined ? workloads : [workloads[Number(only)]!]) {
+        const floor: number[] = [];
+        const runs = await alternately(releases, rounds, (release) => campaign(release, receiver, origin, workload), async () => {
+          floor.push(await plainLoop(origin, receiver, totalOf(workload)));
+        });
+        const label = `${describeWorkload(workload)}, serve + 1 worker process`;
+        const ours = runs.get(thisTree)!.map((run) => run.rate);
+        for (const release of releases) {
+          const rates = runs.get(release)!.map((run) => run.rate);
+          const shares = rates.map((rate, i) => rate / floor[i]!);
+          const versusOurs = release === thisTree ? '' : `; this tree ${range(ours.map((rate, i) => rate / rates[i]!), 2)}×`;
+          rows.push(`| campaign: ${label}; ${release.label} | ${range(rates)}/s | plain undici POST loop ${range(floor)}/s | ${range(shares, 2)} of the loop${versusOurs} |`);
+        }
+        for (const release of releases) {
+          const last = runs.get(release)!.at(-1)!.perDelivery;
+          const timing = runs.get(release)!.map((run) => `${run.intakeSeconds.toFixed(1)} s of ${run.seconds.toFixed(1)} s`).join(', ');
+          rows.push(`| the same, intake of the ${workload.events} events took; ${release.label} | ${timing} | | |`);
+          const figures = counters.map((name) => `${name} ${last[name].toFixed(name === 'Innodb_row_lock_time' ? 3 : 2)}`).join(', ');
+          rows.push(`| the same, MariaDB counters per delivery (last run); ${release.label} | ${figures} | | |`);
+          const cpu = ['database', 'serve', 'worker'].map((name, i) => `${name} ${range(runs.get(release)!.map((run) => run.cpuPerThousand[i] ?? Number.NaN))} ms`).join(', ');
+          rows.push(`| the same, CPU per 1,000 deliveries; ${release.label} | ${cpu} | | |`);
+        }
       }
-      const label = `${describeWorkload(workload)}, serve + 1 worker process`;
-      const ours = runs.get(thisTree)!.map((run) => run.rate);
-      for (const release of releases) {
-        const rates = runs.get(release)!.map((run) => run.rate);
-        const shares = rates.map((rate, i) => rate / floor[i]!);
-        const versusOurs = release === thisTree ? '' : `; this tree ${range(ours.map((rate, i) => rate / rates[i]!), 2)}×`;
-        rows.push(`| campaign: ${label}; ${release.label} | ${range(rates)}/s | plain undici POST loop ${range(floor)}/s | ${range(shares, 2)} of the loop${versusOurs} |`);
-      }
-      for (const release of releases) {
-        const last = runs.get(release)!.at(-1)!.perDelivery;
-        const timing = runs.get(release)!.map((run) => `${run.intakeSeconds.toFixed(1)} s of ${run.seconds.toFixed(1)} s`).join(', ');
-        rows.push(`| the same, intake of the ${workload.events} events took; ${release.label} | ${timing} | | |`);
-        const figures = counters.map((name) => `${name} ${last[name].toFixed(name === 'Innodb_row_lock_time' ? 3 : 2)}`).join(', ');
-        rows.push(`| the same, MariaDB counters per delivery (last run); ${release.label} | ${figures} | | |`);
-        const cpu = ['database', 'serve', 'worker'].map((name, i) => `${name} ${range(runs.get(release)!.map((run) => run.cpuPerThousand[i] ?? Number.NaN))} ms`).join(', ');
-        rows.push(`| the same, CPU per 1,000 deliveries; ${release.label} | ${cpu} | | |`);
-      }
-    }
+    });
   } finally {
     receiver.close();
-    for (const release of previous) release.remove();
   }
   return rows;
 }

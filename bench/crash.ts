@@ -11,7 +11,7 @@ import { freePort, waitForPort } from '../test/helpers/ports.js';
 import { campaignIntake, postCampaign, seedCampaign, token, totalOf, workloads, type Workload } from './campaign.js';
 import { stopChild } from './child.js';
 import { ArrivalRecorder } from './latencyProbe.js';
-import { checkOut, previousReleases, runReleaseCli, startReleaseCli, thisTree, type Release } from './releases.js';
+import { alternately, runReleaseCli, startReleaseCli, thisTree, withReleases, type Release } from './releases.js';
 import { spread } from './subjects.js';
 
 const workload: Workload = workloads[0]!;
@@ -62,18 +62,9 @@ async function throughCrash(release: Release, server: PrivateMariadb, run: numbe
 }
 
 export async function benchCrash(rounds = Number(process.env.BENCH_CRASH_ROUNDS ?? 1)): Promise<string[]> {
-  const previous = process.env.BENCH_PREVIOUS === '0' ? [] : previousReleases.map(({ label, commit }) => checkOut(label, commit));
-  const releases: Release[] = [thisTree, ...previous];
   const server = await startPrivateMariadb();
-  const runs = new Map<Release, CrashRun[]>(releases.map((release) => [release, []]));
-  try {
-    for (let round = 0; round < rounds; round += 1) {
-      for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await throughCrash(release, server, round));
-    }
-  } finally {
-    await server.stop();
-    for (const release of previous) release.remove();
-  }
+  const { releases, runs } = await withReleases(async (releases) => ({ releases, runs: await alternately(releases, rounds, (release, round) => throughCrash(release, server, round)) }))
+    .finally(() => server.stop());
   const ours = runs.get(thisTree)!.map((run) => run.drainSeconds);
   return releases.map((release) => {
     const drains = runs.get(release)!.map((run) => run.drainSeconds);

@@ -10,7 +10,7 @@ import { createTestDatabase } from '../test/helpers/database.js';
 import { freePort, waitForPort } from '../test/helpers/ports.js';
 import { campaignIntake, cpuMsOf, databasePid, describeWorkload, postCampaign, seedCampaign, token, totalOf, workloads, type Workload } from './campaign.js';
 import { stopChild } from './child.js';
-import { checkOut, previousReleases, runReleaseCli, startReleaseCli, thisTree, type Release } from './releases.js';
+import { alternately, runReleaseCli, startReleaseCli, thisTree, withReleases, type Release } from './releases.js';
 import { spread } from './subjects.js';
 
 /** µs of CPU per delivery written: serve, the database. */
@@ -42,15 +42,10 @@ async function intakeCost(release: Release, workload: Workload): Promise<[number
 }
 
 export async function benchIntake(rounds = Number(process.env.BENCH_INTAKE_ROUNDS ?? 3)): Promise<string[]> {
-  const previous = process.env.BENCH_PREVIOUS === '0' ? [] : previousReleases.map(({ label, commit }) => checkOut(label, commit));
-  const releases: Release[] = [thisTree, ...previous];
   const rows: string[] = [];
-  try {
+  await withReleases(async (releases) => {
     for (const workload of workloads.filter((w) => w.webhooks > 1)) {
-      const runs = new Map<Release, Array<[number, number]>>(releases.map((release) => [release, []]));
-      for (let round = 0; round < rounds; round += 1) {
-        for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await intakeCost(release, workload));
-      }
+      const runs = await alternately(releases, rounds, (release) => intakeCost(release, workload));
       const ours = runs.get(thisTree)!;
       for (const release of releases) {
         const own = runs.get(release)!;
@@ -60,8 +55,6 @@ export async function benchIntake(rounds = Number(process.env.BENCH_INTAKE_ROUND
         rows.push(`| intake alone: ${describeWorkload(workload)}, serve without direct delivery, no worker; ${release.label} | serve ${range(0)} µs, database ${range(1)} µs of CPU per delivery written | | ${versusOurs} |`);
       }
     }
-  } finally {
-    for (const release of previous) release.remove();
-  }
+  });
   return rows;
 }

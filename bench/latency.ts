@@ -17,7 +17,7 @@ import { Application } from '../src/main.js';
 import { createAccount } from '../src/services/accounts.js';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/database.js';
 import { startCli, stopChild } from './child.js';
-import { checkOut, previousReleases, startReleaseCli, thisTree, type Release } from './releases.js';
+import { alternately, startReleaseCli, thisTree, withReleases, type Release } from './releases.js';
 import { spread } from './subjects.js';
 import { ArrivalRecorder, emitSteadily, latencies, ms, type Latencies } from './latencyProbe.js';
 
@@ -100,16 +100,7 @@ async function measure(label: string, topology: Topology): Promise<string[]> {
 
 /** serve + 1 worker process of this tree and of the previous releases, alternating, two runs each. */
 async function besideReleases(): Promise<string[]> {
-  const previous = process.env.BENCH_PREVIOUS === '0' ? [] : previousReleases.map(({ label, commit }) => checkOut(label, commit));
-  const releases: Release[] = [thisTree, ...previous];
-  const runs = new Map<Release, Array<{ delivery: Latencies; intake: Latencies }>>(releases.map((release) => [release, []]));
-  try {
-    for (let round = 0; round < 2; round += 1) {
-      for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await latenciesOf({ serve: 'serve', workers: 1 }, release));
-    }
-  } finally {
-    for (const release of previous) release.remove();
-  }
+  const { releases, runs } = await withReleases(async (releases) => ({ releases, runs: await alternately(releases, 2, (release) => latenciesOf({ serve: 'serve', workers: 1 }, release)) }));
   const range = (values: number[]) => spread(values, (value) => ms(value));
   return releases.map((release) => {
     const own = runs.get(release)!;

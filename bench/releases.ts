@@ -52,3 +52,31 @@ export async function runReleaseCli(release: Release, args: string[], env: Recor
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`${release.label}: ${args.join(' ')} exited with ${code}`);
 }
+
+/**
+ * This tree and the previous releases, each checked out for the length of
+ * `work`. BENCH_PREVIOUS=0 gives this tree alone, for quick looks while
+ * working; documented figures always have the previous releases beside.
+ */
+export async function withReleases<T>(work: (releases: Release[]) => Promise<T>): Promise<T> {
+  const previous = process.env.BENCH_PREVIOUS === '0' ? [] : previousReleases.map(({ label, commit }) => checkOut(label, commit));
+  try {
+    return await work([thisTree, ...previous]);
+  } finally {
+    for (const release of previous) release.remove();
+  }
+}
+
+/**
+ * `rounds` measurements of each release, the order reversed every other round
+ * so that a slow minute of the machine falls on every release alike; `afterRound`
+ * runs once a round has measured them all.
+ */
+export async function alternately<T>(releases: Release[], rounds: number, measure: (release: Release, round: number) => Promise<T>, afterRound?: () => Promise<void>): Promise<Map<Release, T[]>> {
+  const runs = new Map<Release, T[]>(releases.map((release) => [release, []]));
+  for (let round = 0; round < rounds; round += 1) {
+    for (const release of round % 2 === 0 ? releases : [...releases].reverse()) runs.get(release)!.push(await measure(release, round));
+    await afterRound?.();
+  }
+  return runs;
+}
