@@ -7,7 +7,7 @@
 // otherwise: the counter is global.
 import mysql from 'mysql2/promise';
 import { parseDatabaseUrl } from '../src/storage/database.js';
-import { checkOut, previousReleases, thisTree, type Release } from './releases.js';
+import { thisTree, withReleases, type Release } from './releases.js';
 import { subjectOf } from './subjects.js';
 
 const webhooks = 100;
@@ -83,18 +83,15 @@ async function rowWrites(release: Release): Promise<RowWrites> {
 }
 
 export async function benchRowWrites(): Promise<string[]> {
-  const previous = previousReleases.map(({ label, commit }) => checkOut(label, commit));
-  try {
+  return withReleases(async (releases) => {
     const rows: string[] = [];
     const ours = await rowWrites(thisTree);
-    for (const release of [thisTree, ...previous]) {
+    for (const release of releases) {
       const writes = release === thisTree ? ours : await rowWrites(release);
       const bytes = (value: number) => `${value.toFixed(0)} B`;
       const versus = release === thisTree ? '' : `this tree ${(ours.end / writes.end).toFixed(2)}× to end a delivery`;
       rows.push(`| redo per delivery (${webhooks * events} deliveries): insert, end (marked delivered), attempt; ${release.label} | ${bytes(writes.insert)}, ${bytes(writes.end)}, ${bytes(writes.attempt)} | | ${versus} |`);
     }
     return rows;
-  } finally {
-    for (const release of previous) release.remove();
-  }
+  });
 }
