@@ -12,24 +12,16 @@ describe('a round whose record keeps losing lock conflicts', function () {
   this.timeout(60_000);
   let service: RunningService;
   let receiver: TestReceiver;
-  let previousLockWait: number;
-
-  const admin = () => mysql.createConnection(parseDatabaseUrl('mysql://root@127.0.0.1:3306/').connection);
 
   before(async () => {
-    const connection = await admin();
-    const [[row]] = await connection.query<mysql.RowDataPacket[]>('select @@global.innodb_lock_wait_timeout as seconds');
-    previousLockWait = Number(row!.seconds);
-    // The service's connections give up a lock wait after a second (a cluster's after 10 s), for this test only.
-    await connection.query('set global innodb_lock_wait_timeout = 1');
-    await connection.end();
     service = await startService({ ALLOW_PRIVATE_TARGETS: '1', LEASE_SECONDS: '60', DELIVERY_TIMEOUT_MS: '2000', POLL_INTERVAL_MS: '20' });
+    // The service's connections (made as it needs them, after this) give up a lock wait after a second (a cluster's after 10 s).
+    service.app.pool.on('connection', (connection) => {
+      connection.query('set session innodb_lock_wait_timeout = 1');
+    });
     receiver = await new TestReceiver().start();
   });
   after(async () => {
-    const connection = await admin();
-    await connection.query('set global innodb_lock_wait_timeout = ?', [previousLockWait]);
-    await connection.end();
     await receiver?.stop();
     await service?.stop();
   });
@@ -52,6 +44,8 @@ describe('a round whose record keeps losing lock conflicts', function () {
         }
         return { status: 200, delayMs: index === 0 ? 300 : 0 };
       };
+      const [[lockWait]] = await service.app.pool.query<mysql.RowDataPacket[]>('select @@session.innodb_lock_wait_timeout as seconds');
+      expect(Number(lockWait!.seconds), 'the short lock wait').to.equal(1);
       await service.app.intake.accept([{ account: account.username, event: 'optin_finalized', payload: { n: 1 } }]);
       const started = Date.now();
       // One pass delivers until nothing is due: the lease handed back, the webhook is claimed again in the same pass.
