@@ -3,7 +3,7 @@
 // once intake has accepted every event, the server is SIGKILLed while the
 // deliveries go, and started again a second later. Timed: from the restart
 // until every delivery has arrived at least once; counted: what arrived twice
-// (at least once allows it; a lost delivery would hang the run). This tree
+// (at least once allows it; a lost delivery fails the run after 300 s). This tree
 // and the previous releases alternate in the same run.
 import mysql from 'mysql2/promise';
 import { startPrivateMariadb, type PrivateMariadb } from '../test/helpers/mariadbServer.js';

@@ -18,7 +18,7 @@ import { erasedText } from '../domain/event.js';
 import { messageIdOf, sequenceHeaders, signedHeaders, signingKeys } from '../domain/signature.js';
 import { withCustomHeaders, type CustomHeader } from '../domain/customHeaders.js';
 import { insertAttempts, recentAttempts } from '../storage/attemptsStore.js';
-import { inTransaction, isDatabaseAway, isDatabaseUnavailable, type Pool, type PoolConnection, type Queryable } from '../storage/database.js';
+import { inTransaction, isDatabaseAway, type Pool, type PoolConnection, type Queryable } from '../storage/database.js';
 import {
   backOffLane,
   bufferPendingDeliveries,
@@ -290,21 +290,17 @@ export class DeliveryWorker implements DirectDelivery {
 
   /**
    * A round that could not finish. Without a database (a node lost, a donor
-   * left), or after lock conflicts that outlasted their retries (a burst of
-   * rounds after a restart), the lease is handed back as soon as the database
-   * takes it, so that the webhook goes on within seconds rather than when the
-   * lease runs out; what was sent and not recorded goes again (at least once).
-   * Anything else lets the lease run out: a webhook that fails that way is not
-   * taken again at once.
+   * left) the lease is handed back as soon as one answers, so that the
+   * webhook goes on within seconds rather than when the lease runs out;
+   * what was sent and not recorded goes again (at least once).
    */
   private async stoppedBy(error: unknown, held: HeldWebhook): Promise<void> {
     const context = { err: error, webhook: held.webhook.id, worker: this.id };
-    if (!isDatabaseUnavailable(error)) {
+    if (!isDatabaseAway(error)) {
       this.log.error(context, 'delivering failed; the lease runs out and the webhook is taken over');
       return;
     }
-    if (isDatabaseAway(error)) this.log.warn(context, 'delivering stopped: the database is unavailable; the lease is handed back once it answers');
-    else this.log.error(context, 'delivering stopped: lock conflicts outlasted their retries; the lease is handed back');
+    this.log.warn(context, 'delivering stopped: the database is unavailable; the lease is handed back once it answers');
     while (!this.stopping && !held.lost && this.clock.now() < held.lease.until) {
       try {
         await handBackLease(this.pool, held.webhook.id, held.lease.token, this.clock.now());
