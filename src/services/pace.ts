@@ -64,7 +64,7 @@ export class OriginPace {
     const { window, pauseMs } = paceAfter(this.window, paceAnswerOf(outcome, sentAtMs), now, this.limits);
     this.window = window;
     if (pauseMs > 0) this.pause(now + pauseMs);
-    else if (now >= this.pausedUntilMs) this.wakeAll();
+    else if (now >= this.pausedUntilMs) this.wakeWhileRoom();
   }
 
   /** Whether the endpoint shows that it takes requests: one accepted lately, or others still in flight. */
@@ -79,16 +79,31 @@ export class OriginPace {
   private pause(untilMs: number): void {
     if (untilMs <= this.pausedUntilMs) return;
     this.pausedUntilMs = untilMs;
+    this.wakeAfter(untilMs - this.nowMs());
+  }
+
+  private wakeAfter(ms: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wakeAll(), untilMs - this.nowMs());
+    this.timer = setTimeout(() => this.wakeWhileRoom(), Math.ceil(ms));
     this.timer.unref();
   }
 
-  private wakeAll(): void {
-    if (this.waiting.size === 0) return;
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const wake of waiting) wake();
+  /**
+   * Wakes queued rounds, first queued first, while there is room: a woken
+   * round starts its attempts before the next is woken (or queues again, last),
+   * so an answer wakes the one round it makes room for, not every round of the
+   * origin, and a round that starts nothing passes the room on.
+   */
+  private wakeWhileRoom(): void {
+    while (this.waiting.size > 0) {
+      const wait = this.waitMs();
+      // Full: the next answer wakes the next round. Paused (a timer may fire a little before the clock says the pause is over): the timer again.
+      if (wait === null) return;
+      if (wait > 0) return this.wakeAfter(wait);
+      const [wake] = this.waiting as Iterable<() => void>;
+      this.waiting.delete(wake!);
+      wake!();
+    }
   }
 }
 
