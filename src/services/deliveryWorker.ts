@@ -52,7 +52,6 @@ import {
   type ClaimedWebhook,
   type Lease,
 } from '../storage/webhookLifecycleStore.js';
-import { DatabaseHeard } from './databaseHeard.js';
 import { sendRound, type RoundAttempt } from './deliveryRound.js';
 import { OriginPaces, WebhookPace } from './pace.js';
 import type { DirectDelivery } from './eventIntake.js';
@@ -137,7 +136,6 @@ export class DeliveryWorker implements DirectDelivery {
   private readonly held = new Map<number, HeldWebhook>();
   private readonly slots: Slots;
   private readonly paces: OriginPaces;
-  private readonly database = new DatabaseHeard();
   private readonly leaseMs: number;
   private stopping = false;
   private running: Promise<void> | undefined;
@@ -215,7 +213,7 @@ export class DeliveryWorker implements DirectDelivery {
     try {
       await this.jobs?.runAll();
       for (;;) {
-        const claimed = this.slots.free > 0 ? await this.database.from(() => this.claim()) : 0;
+        const claimed = this.slots.free > 0 ? await this.claim() : 0;
         if (claimed === 0 && this.held.size === 0) break;
         if (claimed === 0) await Promise.race([...this.held.values()].map((held) => held.done));
       }
@@ -229,7 +227,7 @@ export class DeliveryWorker implements DirectDelivery {
   private async loop(): Promise<void> {
     while (!this.stopping) {
       try {
-        const claimed = this.slots.free > 0 ? await this.database.from(() => this.claim()) : 0;
+        const claimed = this.slots.free > 0 ? await this.claim() : 0;
         // Sleep until the poll interval passes, new work is announced, or a slot frees up.
         if (claimed === 0) await this.wakeup.wait(this.options.pollIntervalMs);
       } catch (error) {
@@ -305,7 +303,7 @@ export class DeliveryWorker implements DirectDelivery {
     this.log.warn(context, 'delivering stopped: the database is unavailable; the lease is handed back once it answers');
     while (!this.stopping && !held.lost && this.clock.now() < held.lease.until) {
       try {
-        await this.database.from(() => handBackLease(this.pool, held.webhook.id, held.lease.token, this.clock.now()));
+        await handBackLease(this.pool, held.webhook.id, held.lease.token, this.clock.now());
         return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, handBackRetryMs));
@@ -327,7 +325,7 @@ export class DeliveryWorker implements DirectDelivery {
       const { health } = held.webhook;
       const skip = health.circuitOpen ? null : await this.backingOffLanes(this.pool, held.webhook);
       const limits = { rows: deliveriesPerRound, bytes: payloadBytesPerRound, beside: health.circuitOpen ? 0 : besidePerRound };
-      const { deliveries, target } = await this.database.from(() => loadPendingDeliveries(this.pool, held.webhook.id, limits, skip));
+      const { deliveries, target } = await loadPendingDeliveries(this.pool, held.webhook.id, limits, skip);
       if (target) held.target = { url: target.url, headers: target.headers, keys: signingKeys(target.secrets, this.clock.now()) };
       // After a failure nothing new goes beside the next attempt until one succeeds, in this round as in the last.
       const attempts = deliveries.length === 0 ? [] : await this.sendRound(held, deliveries, health.failureStreak > 0 || health.circuitOpen);
@@ -362,8 +360,8 @@ export class DeliveryWorker implements DirectDelivery {
         health = healthAfter(health, laneAttempt(attempt), policy);
         return endsRound(health, attempt.outcome);
       },
-      // Never start an attempt that could outlive the lease, or that could not be recorded: it would be sent again.
-      mayStart: () => !this.stopping && !held.lost && this.database.answering && held.lease.until.getTime() - this.clock.now().getTime() >= this.options.deliveryTimeoutMs + leaseMarginMs,
+      // Never start an attempt that could outlive the lease: another worker would send it again.
+      mayStart: () => !this.stopping && !held.lost && held.lease.until.getTime() - this.clock.now().getTime() >= this.options.deliveryTimeoutMs + leaseMarginMs,
       takeExtraSlot: () => this.slots.take(webhook.accountId),
       giveExtraSlot: () => this.slots.give(webhook.accountId),
       now: () => this.clock.now(),
@@ -399,7 +397,7 @@ export class DeliveryWorker implements DirectDelivery {
    * another claim's, nothing is written.
    */
   private async record(held: HeldWebhook, attempts: RoundAttempt[], keep: boolean): Promise<Recorded> {
-    const recorded = await this.database.from(() => this.recordRound(held, attempts, keep));
+    const recorded = await this.recordRound(held, attempts, keep);
     if (recorded.kind === 'deactivated') {
       this.observer.webhookDeactivated(recorded.reason);
       this.log.warn({ worker: this.id, webhook: held.webhook.id, deactivation: recorded.deactivation, reason: recorded.reason }, 'webhook deactivated');
@@ -564,7 +562,7 @@ export class DeliveryWorker implements DirectDelivery {
     const held = [...this.held.values()].filter((h) => !h.lost);
     if (held.length === 0) return;
     const until = new Date(this.clock.now().getTime() + this.leaseMs);
-    const stillHeld = await this.database.from(() => renewLeases(this.pool, held.map((h) => ({ id: h.webhook.id, token: h.lease.token })), until));
+    const stillHeld = await renewLeases(this.pool, held.map((h) => ({ id: h.webhook.id, token: h.lease.token })), until);
     for (const h of held) {
       if (!stillHeld.has(h.webhook.id)) {
         h.lost = true;
