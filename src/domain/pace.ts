@@ -153,8 +153,8 @@ export function isPacedRefusal(outcome: AttemptOutcome, refusalsInARow: number, 
 export const throttleSecondMs = 1025;
 
 /**
- * The customer's throttle (maxPerSecond): a sliding log of when requests
- * started; the next may start when fewer than `perSecond` started within the
+ * The customer's throttle (maxPerSecond): a sliding log of when requests went
+ * out; the next may start when fewer than `perSecond` went out within the
  * last second. Returns the ms to wait (0: now).
  */
 export function throttleWaitMs(startedMs: readonly number[], perSecond: number, nowMs: number): number {

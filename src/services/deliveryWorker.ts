@@ -543,7 +543,7 @@ export class DeliveryWorker implements DirectDelivery {
     const signed = signedHeaders(keys, messageIdOf(delivery.id), delivery.event, now, delivery.payload);
     // signed is this attempt's own object; spreading header objects costs microseconds per attempt.
     const own = delivery.sequence ? Object.assign(signed, sequenceHeaders(delivery.sequence)) : signed;
-    return this.sender.send({ url, body: delivery.payload, headers: withCustomHeaders(headers, own) });
+    return this.sender.send({ url, body: delivery.payload, headers: withCustomHeaders(headers, own), onWritten: held.pace.written });
   }
 
   /** Every quarter of a lease, all leases this worker holds are pushed out in one statement. */

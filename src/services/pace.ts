@@ -141,12 +141,15 @@ export class OriginPaces {
 
 /**
  * The pace of one leased webhook: its origin's window, the customer's
- * throttle (maxPerSecond, a log of when requests started, seeded from the
+ * throttle (maxPerSecond, a log of when requests went out, seeded from the
  * attempts of the last second so that it holds across leases and workers),
  * and how often each delivery was refused for load in a row.
  */
 export class WebhookPace {
-  private readonly started: number[] = [];
+  /** When requests went onto their connections (the receiver has them from then, give or take the network). */
+  private readonly sent: number[] = [];
+  /** When the requests not yet on a connection started: each holds its place from then until it is written. */
+  private readonly unwritten: number[] = [];
   private readonly refusals = new Map<number, number>();
 
   constructor(
@@ -158,14 +161,14 @@ export class WebhookPace {
 
   /** Requests of this webhook that started lately (by the clock attempts are recorded with). */
   seed(startedAtMs: number[]): void {
-    this.started.push(...startedAtMs);
+    this.sent.push(...startedAtMs);
   }
 
   /** 0: may start now; a number: ms to wait; null: until a request in flight ends. */
   waitMs(): number | null {
     const origin = this.origin.waitMs();
     if (this.maxPerSecond === null || origin === null) return origin;
-    return Math.max(origin, throttleWaitMs(this.started, this.maxPerSecond, this.clockMs()));
+    return Math.max(origin, throttleWaitMs(this.unwritten.length === 0 ? this.sent : this.sent.concat(this.unwritten), this.maxPerSecond, this.clockMs()));
   }
 
   whenRoom(wake: () => void): void {
@@ -176,12 +179,25 @@ export class WebhookPace {
   start(): number {
     if (this.maxPerSecond !== null) {
       const now = this.clockMs();
-      while (this.started.length > 0 && this.started[0]! <= now - throttleSecondMs) this.started.shift();
-      this.started.push(now);
+      for (const log of [this.sent, this.unwritten]) while (log.length > 0 && log[0]! <= now - throttleSecondMs) log.shift();
+      this.unwritten.push(now);
     }
     this.origin.started();
     return this.nowMs();
   }
+
+  /**
+   * A request went onto its connection. One that waited for a new connection
+   * reaches the receiver later than it started, and those after it on
+   * connections already open sooner: counted from its start, a second's worth
+   * could arrive within less than a second. The earliest start gives its place
+   * up: whichever request it was, the log keeps the later times.
+   */
+  readonly written = (): void => {
+    if (this.maxPerSecond === null) return;
+    this.unwritten.shift();
+    this.sent.push(this.clockMs());
+  };
 
   /** The request ended: the origin learns from it; returns whether it was a paced refusal (it goes again, costing nothing). */
   ended(deliveryId: number, outcome: AttemptOutcome, sentAtMs: number): boolean {

@@ -9,6 +9,8 @@ export interface OutboundRequest {
   url: string;
   body: string;
   headers: Record<string, string>;
+  /** Called once the request goes onto its connection (after connecting, if it needed a new one). */
+  onWritten?: () => void;
 }
 
 /** The addresses a host name resolves to; [] when it has none. Rejects when DNS does not answer in time. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { AttemptOutcome } from '../../src/domain/delivery.js';
-import { OriginPace } from '../../src/services/pace.js';
+import { OriginPace, WebhookPace } from '../../src/services/pace.js';
 
 const overloaded: AttemptOutcome = { succeeded: false, statusCode: 503, durationMs: 1, failureClass: 'http_status', error: 'HTTP 503' };
 const neutral: AttemptOutcome = { succeeded: false, statusCode: 400, durationMs: 1, failureClass: 'http_status', error: 'HTTP 400' };
@@ -85,5 +85,37 @@ describe('an origin\'s pace', () => {
     nowMs = pauseMs;
     await new Promise((resolve) => setTimeout(resolve, pauseMs + 20));
     expect(woken).to.deep.equal(['waiting']);
+  });
+});
+
+describe('a webhook\'s throttle', () => {
+  // Requests that need a new connection reach the receiver later than they
+  // started, those on open connections at once: counted from their starts, the
+  // next second's requests arrived less than a second after the last of the
+  // first (30 in one second of the receiver's, at maxPerSecond=25).
+  it('counts a request from when it went onto its connection, not from when it started', () => {
+    let clockMs = 0;
+    const pace = new WebhookPace(originOf(8), 2, () => clockMs, () => clockMs);
+    pace.start();
+    pace.start();
+    clockMs = 1;
+    pace.written();
+    clockMs = 30; // the other waited for its connection
+    pace.written();
+    clockMs = 1026;
+    expect(pace.waitMs()).to.equal(0);
+    pace.start();
+    pace.written();
+    clockMs = 1027;
+    expect(pace.waitMs(), 'until a second after the one that went out at 30').to.equal(28);
+  });
+
+  it('holds a request\'s place from its start while it is not yet on a connection', () => {
+    let clockMs = 0;
+    const pace = new WebhookPace(originOf(8), 2, () => clockMs, () => clockMs);
+    pace.start();
+    pace.start();
+    clockMs = 500;
+    expect(pace.waitMs()).to.equal(525);
   });
 });

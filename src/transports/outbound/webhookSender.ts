@@ -79,7 +79,7 @@ export class WebhookSender implements Sender {
     const headers = ['content-type', 'application/json', 'user-agent', 'newsletter-webhooks/1'];
     for (const name in request.headers) headers.push(name, request.headers[name]!);
     return new Promise((resolve) => {
-      const attempt = new Attempt(started, this.options.timeoutMs, this.options.excerptBytes ?? 1024, resolve);
+      const attempt = new Attempt(started, this.options.timeoutMs, this.options.excerptBytes ?? 1024, resolve, request.onWritten);
       this.agent.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers, body: request.body }, attempt);
     });
   }
@@ -135,15 +135,18 @@ class Attempt implements Dispatcher.DispatchHandler {
     private readonly timeoutMs: number,
     private readonly excerptBytes: number,
     private readonly resolve: (outcome: AttemptOutcome) => void,
+    private readonly written: (() => void) | undefined,
   ) {
     this.timer = setTimeout(() => this.expire(), timeoutMs);
   }
 
+  // undici calls this right before it writes the request onto a connected socket.
   onConnect(abort: (error?: Error) => void): void {
     // A connection that comes up after the deadline carries nothing.
     if (this.settled) return abort(new DeadlineError('deadline passed'));
     this.abortRequest = abort;
     this.phase = 'response';
+    this.written?.();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
