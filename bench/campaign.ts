@@ -39,7 +39,7 @@ export const describeWorkload = (w: Workload) =>
   `${w.webhooks === 1 ? 'one webhook' : `${w.webhooks} webhooks on one event`}, ${w.events} events ${w.subscribers === 0 ? 'without a subscriber key' : w.subscribers >= w.events ? 'of as many subscribers' : `of ${w.subscribers} subscribers`} in calls of ${batch} (${totalOf(w)} deliveries)`;
 const intakeConcurrency = 4;
 const batch = Number(process.env.BENCH_CAMPAIGN_BATCH ?? 10);
-export const token = 'campaign-token';
+const token = 'campaign-token';
 
 /** Counts what arrives; `until(n)` resolves when n requests have. */
 class CountingReceiver {
@@ -120,7 +120,7 @@ interface Run {
 }
 
 /** The same rows for every release: columns the first release had. */
-export async function seedCampaign(connection: mysql.Connection, receiverOrigin: string, { webhooks }: Workload): Promise<void> {
+async function seedCampaign(connection: mysql.Connection, receiverOrigin: string, { webhooks }: Workload): Promise<void> {
   await connection.query("insert into accounts (username, password_hash, email, language, created_at) values ('shop', 'unused', 'shop@example.com', 'en', now())");
   await connection.query(
     `insert into webhooks (account_id, app, event, url, secret, created_at)
@@ -130,7 +130,42 @@ export async function seedCampaign(connection: mysql.Connection, receiverOrigin:
   );
 }
 
-export const campaignIntake = (port: number) => new Pool(`http://127.0.0.1:${port}`, { connections: intakeConcurrency });
+/** A connection to the database a URL names. */
+const connectTo = (databaseUrl: string) => {
+  const { connection, database } = parseDatabaseUrl(databaseUrl);
+  return mysql.createConnection({ ...connection, database });
+};
+
+/**
+ * A release's service for a campaign: the database migrated by the release's
+ * own code and seeded, its `processes` started (serve with a worker unless
+ * told otherwise), the intake pool open; `work` runs once the worker polls.
+ */
+export async function withCampaignService<T>(
+  release: Release,
+  setting: { databaseUrl: string; receiverOrigin: string; workload: Workload; processes?: string[]; env?: Record<string, string> },
+  work: (service: { intake: Pool; pids: Array<number | undefined> }) => Promise<T>,
+): Promise<T> {
+  const port = await freePort();
+  const env = { DATABASE_URL: setting.databaseUrl, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: token, PORT: String(port), ...setting.env };
+  await runReleaseCli(release, ['migrate'], env);
+  const connection = await connectTo(setting.databaseUrl);
+  try {
+    await seedCampaign(connection, setting.receiverOrigin, setting.workload);
+  } finally {
+    await connection.end();
+  }
+  const children = (setting.processes ?? ['serve', 'worker']).map((process) => startReleaseCli(release, [process], env));
+  const intake = new Pool(`http://127.0.0.1:${port}`, { connections: intakeConcurrency });
+  try {
+    await waitForPort(port);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the worker up and polling
+    return await work({ intake, pids: children.map((child) => child.pid) });
+  } finally {
+    await intake.close();
+    await Promise.all(children.map(stopChild));
+  }
+}
 
 /** The workload's events through POST /internal/events, `batch` a call, `intakeConcurrency` calls at once; each payload's `id` is its n. */
 export async function postCampaign(intake: Pool, { events, subscribers }: Workload, release: Release): Promise<void> {
@@ -158,33 +193,28 @@ export async function postCampaign(intake: Pool, { events, subscribers }: Worklo
 async function campaign(release: Release, receiver: CountingReceiver, receiverOrigin: string, workload: Workload): Promise<Run> {
   const total = totalOf(workload);
   const database = await createTestDatabase({ migrated: false });
-  const port = await freePort();
-  const env = { DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: token, PORT: String(port) };
-  await runReleaseCli(release, ['migrate'], env);
-  const connection = await mysql.createConnection({ ...parseDatabaseUrl(database.url).connection, database: database.name });
-  await seedCampaign(connection, receiverOrigin, workload);
-  const children = [startReleaseCli(release, ['serve'], env), startReleaseCli(release, ['worker'], env)];
-  const intake = campaignIntake(port);
   try {
-    await waitForPort(port);
-    await new Promise((resolve) => setTimeout(resolve, 1000)); // the worker up and polling
-    receiver.reset();
-    const pids = [databasePid(), ...children.map((child) => child.pid)];
-    const before = await readCounters(connection);
-    const cpuBefore = processCpu(pids);
-    const started = performance.now();
-    await postCampaign(intake, workload, release);
-    const intakeSeconds = (performance.now() - started) / 1000;
-    await receiver.until(total, 300_000);
-    const seconds = (performance.now() - started) / 1000;
-    const after = await readCounters(connection);
-    const cpuPerThousand = processCpu(pids).map((ms, i) => (ms === undefined || cpuBefore[i] === undefined ? undefined : ((ms - cpuBefore[i]!) * 1000) / total));
-    const perDelivery = Object.fromEntries(counters.map((name) => [name, (after[name] - before[name]) / total])) as Counters;
-    return { rate: total / seconds, intakeSeconds, seconds, perDelivery, cpuPerThousand };
+    return await withCampaignService(release, { databaseUrl: database.url, receiverOrigin, workload }, async ({ intake, pids: children }) => {
+      receiver.reset();
+      const counted = await connectTo(database.url);
+      try {
+        const pids = [databasePid(), ...children];
+        const before = await readCounters(counted);
+        const cpuBefore = processCpu(pids);
+        const started = performance.now();
+        await postCampaign(intake, workload, release);
+        const intakeSeconds = (performance.now() - started) / 1000;
+        await receiver.until(total, 300_000);
+        const seconds = (performance.now() - started) / 1000;
+        const after = await readCounters(counted);
+        const cpuPerThousand = processCpu(pids).map((ms, i) => (ms === undefined || cpuBefore[i] === undefined ? undefined : ((ms - cpuBefore[i]!) * 1000) / total));
+        const perDelivery = Object.fromEntries(counters.map((name) => [name, (after[name] - before[name]) / total])) as Counters;
+        return { rate: total / seconds, intakeSeconds, seconds, perDelivery, cpuPerThousand };
+      } finally {
+        await counted.end();
+      }
+    });
   } finally {
-    await intake.close();
-    await Promise.all(children.map(stopChild));
-    await connection.end();
     await database.drop();
   }
 }

@@ -7,11 +7,9 @@
 // and the previous releases alternate in the same run.
 import mysql from 'mysql2/promise';
 import { startPrivateMariadb, type PrivateMariadb } from '../test/helpers/mariadbServer.js';
-import { freePort, waitForPort } from '../test/helpers/ports.js';
-import { campaignIntake, postCampaign, seedCampaign, token, totalOf, workloads, type Workload } from './campaign.js';
-import { stopChild } from './child.js';
+import { postCampaign, totalOf, withCampaignService, workloads, type Workload } from './campaign.js';
 import { ArrivalRecorder } from './latencyProbe.js';
-import { alternately, runReleaseCli, startReleaseCli, thisTree, withReleases, type Release } from './releases.js';
+import { alternately, thisTree, withReleases, type Release } from './releases.js';
 import { spread } from './subjects.js';
 
 const workload: Workload = workloads[0]!;
@@ -34,29 +32,19 @@ async function throughCrash(release: Release, server: PrivateMariadb, run: numbe
   const admin = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root' });
   await admin.query(`create database \`${name}\``);
   await admin.end();
-  const port = await freePort();
-  const env = { DATABASE_URL: server.url(name), ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: token, PORT: String(port) };
-  await runReleaseCli(release, ['migrate'], env);
-  const connection = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', database: name });
-  await seedCampaign(connection, receiver.url(''), workload);
-  await connection.end();
-  const children = [startReleaseCli(release, ['serve'], env), startReleaseCli(release, ['worker'], env)];
-  const intake = campaignIntake(port);
   try {
-    await waitForPort(port);
-    await new Promise((resolve) => setTimeout(resolve, 1000)); // the worker up and polling
-    await postCampaign(intake, workload, release);
-    const arrivedBeforeKill = receiver.arrivals.size;
-    server.kill();
-    await new Promise((resolve) => setTimeout(resolve, downMs));
-    await server.start();
-    const restarted = performance.now();
-    await receiver.waitFor(total, 300_000);
-    if (receiver.arrivals.size < total) throw new Error(`${release.label}: only ${receiver.arrivals.size} of ${total} deliveries arrived within 300 s of the restart`);
-    return { drainSeconds: (performance.now() - restarted) / 1000, arrivedBeforeKill, duplicates: receiver.requests - receiver.arrivals.size };
+    return await withCampaignService(release, { databaseUrl: server.url(name), receiverOrigin: receiver.url(''), workload }, async ({ intake }) => {
+      await postCampaign(intake, workload, release);
+      const arrivedBeforeKill = receiver.arrivals.size;
+      server.kill();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await server.start();
+      const restarted = performance.now();
+      await receiver.waitFor(total, 300_000);
+      if (receiver.arrivals.size < total) throw new Error(`${release.label}: only ${receiver.arrivals.size} of ${total} deliveries arrived within 300 s of the restart`);
+      return { drainSeconds: (performance.now() - restarted) / 1000, arrivedBeforeKill, duplicates: receiver.requests - receiver.arrivals.size };
+    });
   } finally {
-    await intake.close();
-    await Promise.all(children.map(stopChild));
     receiver.close();
   }
 }

@@ -4,39 +4,26 @@
 // so that nothing is sent; CPU of serve and of MariaDB per delivery written.
 // A quieter figure than the campaign's rates: nothing else runs. This tree and
 // the previous releases alternate in the same run.
-import mysql from 'mysql2/promise';
-import { parseDatabaseUrl } from '../src/storage/database.js';
 import { createTestDatabase } from '../test/helpers/database.js';
-import { freePort, waitForPort } from '../test/helpers/ports.js';
-import { campaignIntake, cpuMsOf, databasePid, describeWorkload, postCampaign, seedCampaign, token, totalOf, workloads, type Workload } from './campaign.js';
-import { stopChild } from './child.js';
-import { alternately, runReleaseCli, startReleaseCli, thisTree, withReleases, type Release } from './releases.js';
+import { cpuMsOf, databasePid, describeWorkload, postCampaign, totalOf, withCampaignService, workloads, type Workload } from './campaign.js';
+import { alternately, thisTree, withReleases, type Release } from './releases.js';
 import { spread } from './subjects.js';
 
 /** µs of CPU per delivery written: serve, the database. */
 async function intakeCost(release: Release, workload: Workload): Promise<[number, number]> {
   const database = await createTestDatabase({ migrated: false });
-  const port = await freePort();
-  const env = { DATABASE_URL: database.url, ALLOW_PRIVATE_TARGETS: '1', INTERNAL_TOKEN: token, PORT: String(port), DIRECT_DELIVERY: '0' };
-  await runReleaseCli(release, ['migrate'], env);
-  const connection = await mysql.createConnection({ ...parseDatabaseUrl(database.url).connection, database: database.name });
-  // Nothing listens there: nothing is sent anyway.
-  await seedCampaign(connection, 'http://127.0.0.1:9', workload);
-  const serve = startReleaseCli(release, ['serve'], env);
-  const intake = campaignIntake(port);
+  // Nothing listens at the receiver's origin: nothing is sent anyway.
+  const setting = { databaseUrl: database.url, receiverOrigin: 'http://127.0.0.1:9', workload, processes: ['serve'], env: { DIRECT_DELIVERY: '0' } };
   try {
-    await waitForPort(port);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const pids = [serve.pid, databasePid()];
-    const before = pids.map(cpuMsOf);
-    await postCampaign(intake, workload, release);
-    const after = pids.map(cpuMsOf);
-    const perDelivery = (i: number) => ((after[i]! - before[i]!) * 1000) / totalOf(workload);
-    return [perDelivery(0), perDelivery(1)];
+    return await withCampaignService(release, setting, async ({ intake, pids: [serve] }) => {
+      const pids = [serve, databasePid()];
+      const before = pids.map(cpuMsOf);
+      await postCampaign(intake, workload, release);
+      const after = pids.map(cpuMsOf);
+      const perDelivery = (i: number) => ((after[i]! - before[i]!) * 1000) / totalOf(workload);
+      return [perDelivery(0), perDelivery(1)];
+    });
   } finally {
-    await intake.close();
-    await stopChild(serve);
-    await connection.end();
     await database.drop();
   }
 }
