@@ -157,8 +157,8 @@ export const throttleSecondMs = 1025;
  * out; the next may start when fewer than `perSecond` went out within the
  * last second. Returns the ms to wait (0: now).
  */
-export function throttleWaitMs(startedMs: readonly number[], perSecond: number, nowMs: number): number {
-  const recent = startedMs.filter((at) => at > nowMs - throttleSecondMs);
+export function throttleWaitMs(sentMs: readonly number[], perSecond: number, nowMs: number): number {
+  const recent = sentMs.filter((at) => at > nowMs - throttleSecondMs);
   if (recent.length < perSecond) return 0;
   const sorted = [...recent].sort((a, b) => a - b);
   return sorted[recent.length - perSecond]! + throttleSecondMs - nowMs;

@@ -100,9 +100,9 @@ export class OriginPace {
       // Full: the next answer wakes the next round. Paused (a timer may fire a little before the clock says the pause is over): the timer again.
       if (wait === null) return;
       if (wait > 0) return this.wakeAfter(wait);
-      const [wake] = this.waiting as Iterable<() => void>;
-      this.waiting.delete(wake!);
-      wake!();
+      const wake = this.waiting.values().next().value!;
+      this.waiting.delete(wake);
+      wake();
     }
   }
 }
@@ -179,7 +179,8 @@ export class WebhookPace {
   start(): number {
     if (this.maxPerSecond !== null) {
       const now = this.clockMs();
-      for (const log of [this.sent, this.unwritten]) while (log.length > 0 && log[0]! <= now - throttleSecondMs) log.shift();
+      forgetUpTo(this.sent, now - throttleSecondMs);
+      forgetUpTo(this.unwritten, now - throttleSecondMs);
       this.unwritten.push(now);
     }
     this.origin.started();
@@ -213,4 +214,9 @@ export class WebhookPace {
   takesRequests(): boolean {
     return this.origin.takesRequests();
   }
+}
+
+/** Drops a time-ordered log's entries at or before `cutoffMs`. */
+function forgetUpTo(log: number[], cutoffMs: number): void {
+  while (log.length > 0 && log[0]! <= cutoffMs) log.shift();
 }

@@ -31,7 +31,7 @@ export function valuesList(db: Escaper, rows: ReadonlyArray<readonly SqlValue[]>
   let list = '';
   for (const row of rows) {
     list += list === '' ? '(' : ',(';
-    for (let i = 0; i < row.length; i += 1) list += i === 0 ? literal(row[i] as SqlValue) : `,${literal(row[i] as SqlValue)}`;
+    for (let i = 0; i < row.length; i += 1) list += i === 0 ? literal(row[i]!) : `,${literal(row[i]!)}`;
     list += ')';
   }
   return list;

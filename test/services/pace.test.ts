@@ -89,33 +89,36 @@ describe('an origin\'s pace', () => {
 });
 
 describe('a webhook\'s throttle', () => {
+  /** A webhook throttled to two a second, two requests of it started at 0, and a clock to move. */
+  function twoStartedAtZero() {
+    const clock = { ms: 0 };
+    const pace = new WebhookPace(originOf(8), 2, () => clock.ms, () => clock.ms);
+    pace.start();
+    pace.start();
+    return { pace, clock };
+  }
+
   // Requests that need a new connection reach the receiver later than they
   // started, those on open connections at once: counted from their starts, the
   // next second's requests arrived less than a second after the last of the
   // first (30 in one second of the receiver's, at maxPerSecond=25).
   it('counts a request from when it went onto its connection, not from when it started', () => {
-    let clockMs = 0;
-    const pace = new WebhookPace(originOf(8), 2, () => clockMs, () => clockMs);
-    pace.start();
-    pace.start();
-    clockMs = 1;
+    const { pace, clock } = twoStartedAtZero();
+    clock.ms = 1;
     pace.written();
-    clockMs = 30; // the other waited for its connection
+    clock.ms = 30; // the other waited for its connection
     pace.written();
-    clockMs = 1026;
+    clock.ms = 1026;
     expect(pace.waitMs()).to.equal(0);
     pace.start();
     pace.written();
-    clockMs = 1027;
+    clock.ms = 1027;
     expect(pace.waitMs(), 'until a second after the one that went out at 30').to.equal(28);
   });
 
   it('holds a request\'s place from its start while it is not yet on a connection', () => {
-    let clockMs = 0;
-    const pace = new WebhookPace(originOf(8), 2, () => clockMs, () => clockMs);
-    pace.start();
-    pace.start();
-    clockMs = 500;
+    const { pace, clock } = twoStartedAtZero();
+    clock.ms = 500;
     expect(pace.waitMs()).to.equal(525);
   });
 });
