@@ -196,6 +196,10 @@ export async function postCampaign(intake: Pool, { events, subscribers }: Worklo
   }));
 }
 
+const cold = process.env.BENCH_CAMPAIGN_COLD === '1';
+// The warm-up's events are numbered from here, far past any workload's own.
+const warmUpFirstEvent = 1_000_000;
+
 /**
  * A tenth of the workload, under other event ids, received in full before the
  * clock starts, as the plain loop's first 2,000 requests are for it: a
@@ -203,12 +207,11 @@ export async function postCampaign(intake: Pool, { events, subscribers }: Worklo
  * (compiling its hot code, opening its connections) is not a campaign's cost.
  * BENCH_CAMPAIGN_COLD=1 leaves it out, for the first campaign of fresh processes.
  */
-const cold = process.env.BENCH_CAMPAIGN_COLD === '1';
 async function warmUp(intake: Pool, receiver: CountingReceiver, workload: Workload, release: Release): Promise<void> {
   if (cold) return;
   const tenth = { ...workload, events: Math.ceil(workload.events / 10) };
   receiver.reset();
-  await postCampaign(intake, tenth, release, 1_000_000);
+  await postCampaign(intake, tenth, release, warmUpFirstEvent);
   await receiver.until(totalOf(tenth), 60_000);
   // The warm-up's last rounds record and release their leases before the counters are read.
   await new Promise((resolve) => setTimeout(resolve, 200));
